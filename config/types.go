@@ -1,0 +1,152 @@
+package config
+
+import "time"
+
+// Config is the whole configuration. YAML keys are the `yaml` tags; the environment override of a key is
+// SCIMGW_ plus its path in upper case joined by `_` (list items by index).
+type Config struct {
+	Server      Server      `yaml:"server"`
+	Admin       Admin       `yaml:"admin"`
+	Store       Store       `yaml:"store"`
+	Upstream    Upstream    `yaml:"upstream"`
+	Deprovision Deprovision `yaml:"deprovision"`
+	DryRun      bool        `yaml:"dryRun"`
+	Limits      Limits      `yaml:"limits"`
+	Logging     Logging     `yaml:"logging"`
+}
+
+// Server is the public SCIM listener.
+type Server struct {
+	Listen            string        `yaml:"listen"`
+	PublicURL         string        `yaml:"publicURL"`
+	Tokens            []Token       `yaml:"tokens"`
+	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
+	ReadTimeout       time.Duration `yaml:"readTimeout"`
+	WriteTimeout      time.Duration `yaml:"writeTimeout"`
+	IdleTimeout       time.Duration `yaml:"idleTimeout"`
+	ShutdownTimeout   time.Duration `yaml:"shutdownTimeout"`
+}
+
+// Token is one accepted SCIM bearer token. Value is filled from ValueFile when that is set.
+type Token struct {
+	Name      string `yaml:"name"`
+	Value     string `yaml:"value"`
+	ValueFile string `yaml:"valueFile"`
+}
+
+// Admin is the cluster-internal listener: health, readiness, metrics, translation-log inspection.
+type Admin struct {
+	Listen    string `yaml:"listen"`
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"tokenFile"`
+}
+
+// Store selects where mappings and create records live: Redis, or memory when Redis is not configured.
+type Store struct {
+	Redis Redis `yaml:"redis"`
+}
+
+// Redis configures the Redis store (standalone from URL; Sentinel or Cluster from Mode and Addrs).
+type Redis struct {
+	URL          string        `yaml:"url"`
+	Mode         string        `yaml:"mode"` // standalone | sentinel | cluster
+	Addrs        []string      `yaml:"addrs"`
+	MasterName   string        `yaml:"masterName"`
+	Username     string        `yaml:"username"`
+	Password     string        `yaml:"password"`
+	PasswordFile string        `yaml:"passwordFile"`
+	DB           int           `yaml:"db"`
+	KeyPrefix    string        `yaml:"keyPrefix"`
+	TLS          TLS           `yaml:"tls"`
+	DialTimeout  time.Duration `yaml:"dialTimeout"`
+	Timeout      time.Duration `yaml:"timeout"` // read and write timeout of one command
+	MappingTTL   time.Duration `yaml:"mappingTTL"`
+}
+
+// TLS configures a TLS client (to the portal or to Redis).
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"caFile"`
+	CertFile           string `yaml:"certFile"`
+	KeyFile            string `yaml:"keyFile"`
+	ServerName         string `yaml:"serverName"`
+	InsecureSkipVerify bool   `yaml:"insecureSkipVerify"`
+}
+
+// Upstream configures the portal client.
+type Upstream struct {
+	BaseURL     string              `yaml:"baseURL"`
+	Auth        Auth                `yaml:"auth"`
+	Endpoints   map[string]Endpoint `yaml:"endpoints"` // keyed by operation name; see Operations
+	TLS         TLS                 `yaml:"tls"`
+	Timeout     time.Duration       `yaml:"timeout"` // one portal call, including reading the answer
+	MaxInFlight int                 `yaml:"maxInFlight"`
+	QueueWait   time.Duration       `yaml:"queueWait"` // how long a call waits for a free slot
+	MaxBody     int64               `yaml:"maxBodyBytes"`
+	Retry       Retry               `yaml:"retry"`
+	Breaker     Breaker             `yaml:"breaker"`
+}
+
+// Auth is how the gateway authenticates to the portal.
+type Auth struct {
+	Type             string   `yaml:"type"` // oauth2 | bearer | none
+	ClientID         string   `yaml:"clientID"`
+	ClientSecret     string   `yaml:"clientSecret"`
+	ClientSecretFile string   `yaml:"clientSecretFile"`
+	TokenURL         string   `yaml:"tokenURL"`
+	Scopes           []string `yaml:"scopes"`
+	Token            string   `yaml:"token"`
+	TokenFile        string   `yaml:"tokenFile"`
+	// RenewBefore renews an OAuth token this long before it expires.
+	RenewBefore time.Duration `yaml:"renewBefore"`
+}
+
+// Endpoint is one portal operation: its method, its path relative to BaseURL ({idUser}/{idGroup}
+// placeholders), and whether it may be called. Unset fields take the PORTAL_API.md defaults.
+type Endpoint struct {
+	Method  string `yaml:"method"`
+	Path    string `yaml:"path"`
+	Enabled *bool  `yaml:"enabled"`
+}
+
+// IsEnabled reports whether the endpoint may be called (default true).
+func (e Endpoint) IsEnabled() bool { return e.Enabled == nil || *e.Enabled }
+
+// Retry configures retries of calls that are safe to repeat.
+type Retry struct {
+	MaxAttempts   int           `yaml:"maxAttempts"` // attempts in all, including the first
+	InitialDelay  time.Duration `yaml:"initialDelay"`
+	MaxDelay      time.Duration `yaml:"maxDelay"`
+	MaxRetryAfter time.Duration `yaml:"maxRetryAfter"` // a longer Retry-After is not waited out: the error goes back
+}
+
+// Breaker configures the circuit breaker in front of the portal.
+type Breaker struct {
+	// ConsecutiveFailures trips the breaker.
+	ConsecutiveFailures int `yaml:"consecutiveFailures"`
+	// OpenTimeout is how long the breaker stays open before it lets a probe through (half-open).
+	OpenTimeout time.Duration `yaml:"openTimeout"`
+	// HalfOpenMaxCalls is how many probes may run while half-open.
+	HalfOpenMaxCalls int `yaml:"halfOpenMaxCalls"`
+	// Interval clears the failure counts while closed; 0 never clears them.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// Deprovision says what a SCIM DELETE does.
+type Deprovision struct {
+	OnDelete string `yaml:"onDelete"` // disable | delete
+}
+
+// Limits bound what one SCIM request may cost.
+type Limits struct {
+	MaxBodyBytes  int64 `yaml:"maxBodyBytes"`
+	MaxPageSize   int   `yaml:"maxPageSize"`
+	MaxScan       int   `yaml:"maxScan"`
+	MaxOperations int   `yaml:"maxOperations"` // PATCH operations in one request
+}
+
+// Logging configures the process log and the translation log.
+type Logging struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // json | console
+}
