@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"strings"
+	"sync/atomic"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Token is one accepted SCIM bearer token: a name for logs and the token's value.
+type Token struct {
+	Name  string
+	Value string
+}
+
+type tokenDigest struct {
+	name   string
+	digest [sha256.Size]byte
+}
+
+// Tokens is the set of accepted bearer tokens. Only SHA-256 digests are kept; a presented token is
+// compared with every digest in constant time. Set swaps the whole set atomically (token rotation).
+type Tokens struct {
+	set atomic.Pointer[[]tokenDigest]
+}
+
+// NewTokens returns a set holding tokens.
+func NewTokens(tokens []Token) *Tokens {
+	t := &Tokens{}
+	t.Set(tokens)
+	return t
+}
+
+// Set replaces the accepted tokens.
+func (t *Tokens) Set(tokens []Token) {
+	set := make([]tokenDigest, 0, len(tokens))
+	for _, tok := range tokens {
+		if tok.Value == "" {
+			continue
+		}
+		set = append(set, tokenDigest{name: tok.Name, digest: sha256.Sum256([]byte(tok.Value))})
+	}
+	t.set.Store(&set)
+}
+
+// Match returns the name of the token equal to presented, and whether there is one. Every configured
+// digest is compared, so the time taken does not depend on which token matched.
+func (t *Tokens) Match(presented string) (string, bool) {
+	d := sha256.Sum256([]byte(presented))
+	name, found := "", false
+	for _, td := range *t.set.Load() {
+		if subtle.ConstantTimeCompare(d[:], td.digest[:]) == 1 {
+			name, found = td.name, true
+		}
+	}
+	return name, found
+}
+
+const tokenNameKey = "scimgw.tokenName"
+
+// TokenName returns the name of the token the request authenticated with.
+func TokenName(c echo.Context) string {
+	s, _ := c.Get(tokenNameKey).(string)
+	return s
+}
+
+// bearerToken returns the token of an "Authorization: Bearer X" header (scheme in any case).
+func bearerToken(header string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// requireToken is the middleware that answers 401 (a SCIM error) without a valid bearer token.
+func requireToken(tokens *Tokens) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			tok, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+			if ok {
+				if name, found := tokens.Match(tok); found {
+					c.Set(tokenNameKey, name)
+					return next(c)
+				}
+			}
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="scim"`)
+			return echo.ErrUnauthorized
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// SCIM schema URNs used by the discovery endpoints.
+const (
+	SchemaServiceProviderConfig = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+	SchemaResourceType          = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+	SchemaListResponse          = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	SchemaUser                  = "urn:ietf:params:scim:schemas:core:2.0:User"
+	SchemaGroup                 = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	SchemaEnterpriseUser        = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+)
+
+// discovery serves /ServiceProviderConfig, /ResourceTypes and /Schemas: what the gateway really
+// supports, read by Entra when provisioning is saved and by Microsoft's validator.
+type discovery struct {
+	s *Server
+}
+
+func (d *discovery) mount(g *echo.Group, auth echo.MiddlewareFunc) {
+	g.GET("/ServiceProviderConfig", d.serviceProviderConfig, auth)
+	g.GET("/ResourceTypes", d.resourceTypes, auth)
+	g.GET("/ResourceTypes/:name", d.resourceType, auth)
+}
+
+// baseURL is the absolute URL of /scim/v2 for this request: server.publicURL, or from the request.
+func baseURL(c echo.Context) string {
+	if l := liveOf(c); l != nil && l.PublicURL != "" {
+		return strings.TrimRight(l.PublicURL, "/") + Base
+	}
+	return c.Scheme() + "://" + c.Request().Host + Base
+}
+
+// serviceProviderConfig serves GET /ServiceProviderConfig.
+func (d *discovery) serviceProviderConfig(c echo.Context) error {
+	l := liveOf(c)
+	return writeSCIM(c, http.StatusOK, map[string]any{
+		"schemas":          []string{SchemaServiceProviderConfig},
+		"documentationUri": "https://github.com/scim-gateway/scim-gateway#readme",
+		"patch":            map[string]any{"supported": true},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": l.Limits.MaxPageSize},
+		"changePassword":   map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": false},
+		"etag":             map[string]any{"supported": false},
+		"authenticationSchemes": []map[string]any{{
+			"type":        "oauthbearertoken",
+			"name":        "OAuth Bearer Token",
+			"description": "Authentication with the Secret Token configured in Entra (server.tokens)",
+			"primary":     true,
+		}},
+		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": baseURL(c) + "/ServiceProviderConfig"},
+	})
+}
+
+func (d *discovery) resourceTypeDocs(c echo.Context) []map[string]any {
+	base := baseURL(c)
+	return []map[string]any{
+		{
+			"schemas":     []string{SchemaResourceType},
+			"id":          "User",
+			"name":        "User",
+			"endpoint":    "/Users",
+			"description": "Portal users",
+			"schema":      SchemaUser,
+			"schemaExtensions": []map[string]any{
+				{"schema": SchemaEnterpriseUser, "required": false},
+			},
+			"meta": map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/User"},
+		},
+		{
+			"schemas":     []string{SchemaResourceType},
+			"id":          "Group",
+			"name":        "Group",
+			"endpoint":    "/Groups",
+			"description": "Portal groups",
+			"schema":      SchemaGroup,
+			"meta":        map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/Group"},
+		},
+	}
+}
+
+// resourceTypes serves GET /ResourceTypes.
+func (d *discovery) resourceTypes(c echo.Context) error {
+	docs := d.resourceTypeDocs(c)
+	return writeSCIM(c, http.StatusOK, listResponse(docs, 1))
+}
+
+// resourceType serves GET /ResourceTypes/{name}.
+func (d *discovery) resourceType(c echo.Context) error {
+	for _, doc := range d.resourceTypeDocs(c) {
+		if strings.EqualFold(doc["id"].(string), c.Param("name")) {
+			return writeSCIM(c, http.StatusOK, doc)
+		}
+	}
+	return echo.ErrNotFound
+}
+
+// listResponse wraps resources in a SCIM ListResponse holding all of them.
+func listResponse[T any](resources []T, startIndex int) map[string]any {
+	return map[string]any{
+		"schemas":      []string{SchemaListResponse},
+		"totalResults": len(resources),
+		"itemsPerPage": len(resources),
+		"startIndex":   startIndex,
+		"Resources":    resources,
+	}
+}

@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/scim-gateway/scim-gateway/translator"
+)
+
+// normalisePath is a pre-routing middleware that makes every form of URL Entra produces route to
+// /scim/v2/...: doubled slashes collapsed, a trailing slash dropped, and /scim/X served as /scim/v2/X.
+func normalisePath(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		p := cleanSCIMPath(r.URL.Path)
+		if p != r.URL.Path {
+			r.URL.Path = p
+			r.URL.RawPath = ""
+		}
+		return next(c)
+	}
+}
+
+func cleanSCIMPath(p string) string {
+	if strings.Contains(p, "//") {
+		var b strings.Builder
+		b.Grow(len(p))
+		for i := 0; i < len(p); i++ {
+			if p[i] == '/' && i > 0 && p[i-1] == '/' {
+				continue
+			}
+			b.WriteByte(p[i])
+		}
+		p = b.String()
+	}
+	if len(p) > 1 && strings.HasSuffix(p, "/") {
+		p = strings.TrimRight(p, "/")
+		if p == "" {
+			p = "/"
+		}
+	}
+	if p == "/scim" || (strings.HasPrefix(p, "/scim/") && p != "/scim/v2" && !strings.HasPrefix(p, "/scim/v2/")) {
+		p = "/scim/v2" + strings.TrimPrefix(p, "/scim")
+	}
+	return p
+}
+
+const requestIDKey = "scimgw.requestId"
+
+// HeaderRequestID carries the request id in and out, and on to the portal.
+const HeaderRequestID = "X-Request-Id"
+
+// requestID takes the client's X-Request-Id when it is sane, or makes one, and echoes it back.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(HeaderRequestID)
+		if !saneRequestID(id) {
+			id = newRequestID()
+		}
+		c.Set(requestIDKey, id)
+		c.Response().Header().Set(HeaderRequestID, id)
+		return next(c)
+	}
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if ch := id[i]; ch < 0x21 || ch > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// RequestID returns the request's id.
+func RequestID(c echo.Context) string {
+	s, _ := c.Get(requestIDKey).(string)
+	return s
+}
+
+// readBody reads a SCIM request body of at most limit bytes. It accepts application/scim+json,
+// application/json and a missing Content-Type (never 415 for what Entra sends); a body over the limit
+// is 413.
+func readBody(c echo.Context, limit int64) ([]byte, error) {
+	r := c.Request()
+	if ct := r.Header.Get(echo.HeaderContentType); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !(mt == "application/scim+json" || mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+			return nil, echo.ErrUnsupportedMediaType
+		}
+	}
+	if r.ContentLength > limit {
+		return nil, echo.ErrStatusRequestEntityTooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, translator.Invalidf(translator.ScimInvalidSyntax, "reading the request body: %v", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, echo.ErrStatusRequestEntityTooLarge
+	}
+	return body, nil
+}
+
+// writeSCIM writes v as a SCIM JSON answer.
+func writeSCIM(c echo.Context, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Blob(status, MediaTypeSCIM, b)
+}
+
+// noContent answers 204.
+func noContent(c echo.Context) error { return c.NoContent(http.StatusNoContent) }

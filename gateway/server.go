@@ -1,0 +1,110 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.uber.org/zap"
+
+	"github.com/scim-gateway/scim-gateway/gateway/store"
+)
+
+// Base is the path every SCIM route is served under (/scim is rewritten to it).
+const Base = "/scim/v2"
+
+// Limits bound what one SCIM request may cost.
+type Limits struct {
+	MaxBodyBytes  int64 // request bodies over this answer 413
+	MaxPageSize   int   // the largest count a list answers
+	MaxScan       int   // the most portal users a filter evaluated in the gateway may scan
+	MaxOperations int   // PATCH operations in one request
+}
+
+// Live is the part of the gateway's setup that a configuration reload replaces as a whole. A request
+// takes the Live current when it starts and keeps it to the end, so requests in flight finish on the
+// old set.
+type Live struct {
+	Portal    Portal
+	PublicURL string // base of meta.location; empty: from the request
+	DryRun    bool
+	OnDelete  string // "disable" or "delete"
+	Limits    Limits
+	Version   int64 // the configuration version, shown in /readyz
+}
+
+// Options are the dependencies of a Server.
+type Options struct {
+	Logger *zap.Logger
+	Tokens *Tokens
+	Store  *store.Store
+	Live   *Live
+}
+
+// Server is the SCIM front end.
+type Server struct {
+	echo   *echo.Echo
+	logger *zap.Logger
+	tokens *Tokens
+	store  *store.Store
+	live   atomic.Pointer[Live]
+}
+
+// New builds the SCIM front end.
+func New(opts Options) *Server {
+	logger := opts.Logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	s := &Server{logger: logger.With(zap.String("component", "gateway")), tokens: opts.Tokens, store: opts.Store}
+	s.live.Store(opts.Live)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	renderer := &ErrorRenderer{Logger: s.logger}
+	e.HTTPErrorHandler = renderer.Handle
+	e.Pre(normalisePath)
+	e.Use(requestID)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.logger.Error("panic", zap.String("requestId", RequestID(c)), zap.Error(err), zap.ByteString("stack", stack))
+			return err
+		}}))
+	e.Use(s.withLive)
+
+	// Authentication is route-level middleware, not group middleware: echo registers a catch-all
+	// route for a group with middleware, which would turn every 405 into a 404.
+	g := e.Group(Base)
+	auth := requireToken(s.tokens)
+	(&discovery{s: s}).mount(g, auth)
+	s.echo = e
+	return s
+}
+
+// Handler returns the HTTP handler of the SCIM port.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// SetLive swaps in a new live setup (configuration reload).
+func (s *Server) SetLive(l *Live) { s.live.Store(l) }
+
+// Live returns the live setup in use.
+func (s *Server) Live() *Live { return s.live.Load() }
+
+type liveKey struct{}
+
+// withLive pins the request to the Live current when it starts.
+func (s *Server) withLive(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), liveKey{}, s.live.Load())))
+		return next(c)
+	}
+}
+
+// liveOf returns the Live the request is pinned to.
+func liveOf(c echo.Context) *Live {
+	l, _ := c.Request().Context().Value(liveKey{}).(*Live)
+	return l
+}
