@@ -22,6 +22,14 @@ const (
 	OpListUserGroups = "listUserGroups"
 )
 
+// Operations lists every portal operation name in a stable order: the only keys upstream.endpoints
+// accepts (in YAML and in SCIMGW_UPSTREAM_ENDPOINTS_<NAME>_... variables, where case does not matter).
+var Operations = []string{
+	OpCreateUser, OpGetUser, OpListUsers, OpUpdateUser, OpDisableUser, OpEnableUser, OpDeleteUser,
+	OpCreateGroup, OpGetGroup, OpListGroups, OpUpdateGroup, OpDeleteGroup,
+	OpListMembers, OpAddMember, OpRemoveMember, OpListUserGroups,
+}
+
 // DefaultEndpoints are the portal operations as PORTAL_API.md defines them, paths relative to baseURL.
 var DefaultEndpoints = map[string]Endpoint{
 	OpCreateUser:     {Method: http.MethodPost, Path: "/api/usersync/v1/users"},

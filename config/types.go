@@ -13,6 +13,9 @@ type Config struct {
 	DryRun      bool        `yaml:"dryRun"`
 	Limits      Limits      `yaml:"limits"`
 	Logging     Logging     `yaml:"logging"`
+
+	// secretFiles are the files Load read into ...File keys; see SecretFiles.
+	secretFiles []string
 }
 
 // Server is the public SCIM listener.

@@ -1,0 +1,333 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MinTokenLength is the shortest bearer token (SCIM or admin) the gateway accepts.
+const MinTokenLength = 16
+
+// Accepted values of the enumerated keys.
+var (
+	redisModes       = []string{"standalone", "sentinel", "cluster"}
+	authTypes        = []string{"oauth2", "bearer", "none"}
+	onDeleteModes    = []string{"disable", "delete"}
+	logLevels        = []string{"debug", "info", "warn", "error"}
+	logFormats       = []string{"json", "console"}
+	endpointMethods  = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	pathPlaceholders = []string{"idUser", "idGroup"}
+)
+
+var placeholderPattern = regexp.MustCompile(`\{([^{}]*)\}`)
+
+// Validate checks a configuration and returns every problem, in key order, each with its key path;
+// none when it is valid. It is pure: it reads no file (Load checks that ...File and TLS files load)
+// and does not change c. Unset keys are problems, so validate a Config after ApplyDefaults or Load.
+func Validate(c *Config) Problems {
+	v := &validator{}
+	v.server(&c.Server)
+	v.admin(&c.Admin, &c.Server)
+	v.redis(&c.Store.Redis)
+	v.upstream(&c.Upstream)
+	v.oneOf("deprovision.onDelete", c.Deprovision.OnDelete, onDeleteModes)
+	v.positive("limits.maxBodyBytes", c.Limits.MaxBodyBytes)
+	v.positive("limits.maxPageSize", int64(c.Limits.MaxPageSize))
+	v.positive("limits.maxScan", int64(c.Limits.MaxScan))
+	v.positive("limits.maxOperations", int64(c.Limits.MaxOperations))
+	v.oneOf("logging.level", c.Logging.Level, logLevels)
+	v.oneOf("logging.format", c.Logging.Format, logFormats)
+	return v.ps
+}
+
+type validator struct{ ps Problems }
+
+func (v *validator) addf(path, format string, args ...any) {
+	v.ps.add(path, fmt.Sprintf(format, args...))
+}
+
+func (v *validator) server(s *Server) {
+	v.listen("server.listen", s.Listen)
+	if s.PublicURL != "" {
+		v.httpURL("server.publicURL", s.PublicURL)
+	}
+	if len(s.Tokens) == 0 {
+		v.addf("server.tokens", "at least one token is required")
+	}
+	names := map[string]int{}
+	values := map[string]int{}
+	for i, t := range s.Tokens {
+		p := indexKey("server.tokens", i)
+		switch prev, dup := names[t.Name]; {
+		case t.Name == "":
+			v.addf(p+".name", "empty")
+		case dup:
+			v.addf(p+".name", "%q is also the name of server.tokens[%d]", t.Name, prev)
+		default:
+			names[t.Name] = i
+		}
+		v.secret(p+".value", t.Value, "valueFile", t.ValueFile)
+		if prev, dup := values[t.Value]; dup && t.Value != "" {
+			v.addf(p+".value", "same value as server.tokens[%d]", prev)
+		} else {
+			values[t.Value] = i
+		}
+	}
+	v.positiveDuration("server.readHeaderTimeout", s.ReadHeaderTimeout)
+	v.positiveDuration("server.readTimeout", s.ReadTimeout)
+	v.positiveDuration("server.writeTimeout", s.WriteTimeout)
+	v.positiveDuration("server.idleTimeout", s.IdleTimeout)
+	v.positiveDuration("server.shutdownTimeout", s.ShutdownTimeout)
+}
+
+// secret checks a token value: not empty, not short. The message names the file it came from.
+func (v *validator) secret(path, value, fileKey, file string) {
+	from := ""
+	if file != "" {
+		from = fmt.Sprintf(" (read from %s %s)", fileKey, file)
+	}
+	switch {
+	case value == "":
+		v.addf(path, "empty%s", from)
+	case len(value) < MinTokenLength:
+		v.addf(path, "shorter than %d characters%s", MinTokenLength, from)
+	}
+}
+
+func (v *validator) admin(a *Admin, s *Server) {
+	v.listen("admin.listen", a.Listen)
+	if a.Token != "" || a.TokenFile != "" { // optional
+		v.secret("admin.token", a.Token, "tokenFile", a.TokenFile)
+	}
+	if a.Listen != "" && sameListener(a.Listen, s.Listen) {
+		v.addf("admin.listen", "the same port as server.listen")
+	}
+}
+
+func (v *validator) redis(r *Redis) {
+	const p = "store.redis"
+	v.oneOf(p+".mode", r.Mode, redisModes)
+	switch r.Mode {
+	case "standalone":
+		if r.URL != "" {
+			if u, err := url.Parse(r.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+				v.addf(p+".url", "must be a redis:// or rediss:// URL with a host")
+			}
+		}
+		if len(r.Addrs) > 0 {
+			v.addf(p+".addrs", "only for mode sentinel or cluster; standalone takes url")
+		}
+	case "sentinel", "cluster":
+		if r.URL != "" {
+			v.addf(p+".url", "only for mode standalone; %s takes addrs", r.Mode)
+		}
+		if len(r.Addrs) == 0 {
+			v.addf(p+".addrs", "required for mode %s", r.Mode)
+		}
+		for i, a := range r.Addrs {
+			if host, port, err := net.SplitHostPort(a); err != nil || host == "" || !validPort(port) {
+				v.addf(indexKey(p+".addrs", i), "must be host:port")
+			}
+		}
+		if r.Mode == "sentinel" && r.MasterName == "" {
+			v.addf(p+".masterName", "required for mode sentinel")
+		}
+		if r.Mode == "cluster" && r.DB != 0 {
+			v.addf(p+".db", "must be 0 for mode cluster")
+		}
+	}
+	if r.DB < 0 {
+		v.addf(p+".db", "must not be negative")
+	}
+	v.tls(p+".tls", r.TLS)
+	v.positiveDuration(p+".dialTimeout", r.DialTimeout)
+	v.positiveDuration(p+".timeout", r.Timeout)
+	v.positiveDuration(p+".mappingTTL", r.MappingTTL)
+}
+
+func (v *validator) upstream(u *Upstream) {
+	const p = "upstream"
+	v.httpURL(p+".baseURL", u.BaseURL)
+	v.auth(&u.Auth)
+	v.endpoints(u.Endpoints)
+	v.tls(p+".tls", u.TLS)
+	v.positiveDuration(p+".timeout", u.Timeout)
+	v.positive(p+".maxInFlight", int64(u.MaxInFlight))
+	v.notNegativeDuration(p+".queueWait", u.QueueWait)
+	v.positive(p+".maxBodyBytes", u.MaxBody)
+
+	r := u.Retry
+	if r.MaxAttempts < 1 || r.MaxAttempts > 10 {
+		v.addf(p+".retry.maxAttempts", "must be between 1 and 10")
+	}
+	v.positiveDuration(p+".retry.initialDelay", r.InitialDelay)
+	v.positiveDuration(p+".retry.maxDelay", r.MaxDelay)
+	if r.MaxDelay > 0 && r.MaxDelay < r.InitialDelay {
+		v.addf(p+".retry.maxDelay", "shorter than retry.initialDelay")
+	}
+	v.notNegativeDuration(p+".retry.maxRetryAfter", r.MaxRetryAfter)
+
+	b := u.Breaker
+	v.positive(p+".breaker.consecutiveFailures", int64(b.ConsecutiveFailures))
+	v.positiveDuration(p+".breaker.openTimeout", b.OpenTimeout)
+	v.positive(p+".breaker.halfOpenMaxCalls", int64(b.HalfOpenMaxCalls))
+	v.notNegativeDuration(p+".breaker.interval", b.Interval)
+}
+
+func (v *validator) auth(a *Auth) {
+	const p = "upstream.auth"
+	v.oneOf(p+".type", a.Type, authTypes)
+	switch a.Type {
+	case "oauth2":
+		if a.ClientID == "" {
+			v.addf(p+".clientID", "required for type oauth2")
+		}
+		if a.ClientSecret == "" {
+			v.addf(p+".clientSecret", "required for type oauth2 (or clientSecretFile)")
+		}
+		if a.TokenURL == "" {
+			v.addf(p+".tokenURL", "required for type oauth2")
+		} else if !strings.HasPrefix(a.TokenURL, "/") {
+			v.httpURL(p+".tokenURL", a.TokenURL)
+		}
+		for i, s := range a.Scopes {
+			if s == "" || strings.ContainsAny(s, " \t") {
+				v.addf(indexKey(p+".scopes", i), "must be one scope, not empty and without spaces")
+			}
+		}
+		v.positiveDuration(p+".renewBefore", a.RenewBefore)
+	case "bearer":
+		if a.Token == "" {
+			v.addf(p+".token", "required for type bearer (or tokenFile)")
+		}
+	}
+}
+
+func (v *validator) endpoints(eps map[string]Endpoint) {
+	const p = "upstream.endpoints"
+	for _, op := range sortedKeys(eps) {
+		if _, known := DefaultEndpoints[op]; !known {
+			v.addf(joinKey(p, op), "unknown operation; one of %s", strings.Join(Operations, ", "))
+		}
+	}
+	for _, op := range Operations {
+		e, ok := eps[op]
+		if !ok {
+			v.addf(joinKey(p, op), "missing")
+			continue
+		}
+		path := joinKey(p, op)
+		if !containsString(endpointMethods, e.Method) {
+			v.addf(path+".method", "must be one of %s", strings.Join(endpointMethods, ", "))
+		}
+		v.endpointPath(path+".path", op, e.Path)
+	}
+}
+
+// endpointPath checks a portal path: relative to baseURL, and with exactly the placeholders its
+// operation fills in (PORTAL_API.md: getUser needs {idUser}, addMember {idGroup} and {idUser}).
+func (v *validator) endpointPath(path, op, p string) {
+	if !strings.HasPrefix(p, "/") {
+		v.addf(path, "must start with \"/\" (it is relative to upstream.baseURL)")
+		return
+	}
+	needed := placeholders(DefaultEndpoints[op].Path)
+	used := placeholders(p)
+	rest := placeholderPattern.ReplaceAllString(p, "")
+	if strings.ContainsAny(rest, "{}") {
+		v.addf(path, "has an unbalanced { or }")
+	}
+	for _, name := range used {
+		switch {
+		case !containsString(pathPlaceholders, name):
+			v.addf(path, "unknown placeholder {%s}; only {idUser} and {idGroup}", name)
+		case !containsString(needed, name):
+			v.addf(path, "{%s} is not known to %s", name, op)
+		}
+	}
+	for _, name := range needed {
+		if !containsString(used, name) {
+			v.addf(path, "must contain {%s}", name)
+		}
+	}
+}
+
+// placeholders lists the {name} placeholders of a path, each once.
+func placeholders(path string) []string {
+	var names []string
+	for _, m := range placeholderPattern.FindAllStringSubmatch(path, -1) {
+		if !containsString(names, m[1]) {
+			names = append(names, m[1])
+		}
+	}
+	return names
+}
+
+func (v *validator) tls(path string, t TLS) {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		v.addf(path, "certFile and keyFile go together: set both or neither")
+	}
+}
+
+func (v *validator) listen(path, addr string) {
+	if addr == "" {
+		v.addf(path, "empty; use host:port or :port, such as \":8080\"")
+		return
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || !validPort(port) {
+		v.addf(path, "must be host:port or :port, such as \":8080\"")
+	}
+}
+
+func validPort(port string) bool {
+	_, err := strconv.ParseUint(port, 10, 16)
+	return err == nil
+}
+
+// sameListener reports whether two listen addresses would bind the same fixed port.
+func sameListener(a, b string) bool {
+	ah, ap, aerr := net.SplitHostPort(a)
+	bh, bp, berr := net.SplitHostPort(b)
+	if aerr != nil || berr != nil || ap != bp || ap == "0" {
+		return false
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ah == bh || wildcard(ah) || wildcard(bh)
+}
+
+func (v *validator) httpURL(path, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.addf(path, "must be an absolute http(s) URL")
+	}
+}
+
+func (v *validator) oneOf(path, value string, allowed []string) {
+	if !containsString(allowed, value) {
+		v.addf(path, "must be one of %s, not %q", strings.Join(allowed, ", "), value)
+	}
+}
+
+func (v *validator) positive(path string, n int64) {
+	if n <= 0 {
+		v.addf(path, "must be positive")
+	}
+}
+
+func (v *validator) positiveDuration(path string, d time.Duration) {
+	if d <= 0 {
+		v.addf(path, "must be a positive duration")
+	}
+}
+
+func (v *validator) notNegativeDuration(path string, d time.Duration) {
+	if d < 0 {
+		v.addf(path, "must not be negative")
+	}
+}

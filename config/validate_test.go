@@ -1,0 +1,143 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// validConfig is a complete valid configuration built without Load.
+func validConfig() *Config {
+	c := &Config{}
+	c.Server.Tokens = []Token{{Name: "entra", Value: "entra-token-0123456789"}}
+	c.Upstream.BaseURL = "https://portal.example.com/portal"
+	c.Upstream.Auth.ClientID = "gw"
+	c.Upstream.Auth.ClientSecret = "gw-secret"
+	c.ApplyDefaults()
+	return c
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   map[string]string // path -> message fragment; empty: valid
+	}{
+		{"defaults and the required keys are valid", func(c *Config) {}, nil},
+		{"port 0 on both listeners", func(c *Config) { c.Server.Listen, c.Admin.Listen = ":0", "127.0.0.1:0" }, nil},
+		{"admin on the SCIM port", func(c *Config) { c.Admin.Listen = "0.0.0.0:8080" },
+			map[string]string{"admin.listen": "the same port as server.listen"}},
+		{"admin on the same port of another host", func(c *Config) {
+			c.Server.Listen, c.Admin.Listen = "10.0.0.1:8080", "127.0.0.1:8080"
+		}, nil},
+		{"empty listen", func(c *Config) { c.Server.Listen = "" }, map[string]string{"server.listen": "empty"}},
+		{"port out of range", func(c *Config) { c.Server.Listen = ":70000" }, map[string]string{"server.listen": "host:port"}},
+		{"publicURL with https", func(c *Config) { c.Server.PublicURL = "https://scim.example.com/base" }, nil},
+		{"publicURL with another scheme", func(c *Config) { c.Server.PublicURL = "ftp://scim.example.com" },
+			map[string]string{"server.publicURL": "absolute http(s) URL"}},
+		{"no token", func(c *Config) { c.Server.Tokens = nil },
+			map[string]string{"server.tokens": "at least one token is required"}},
+		{"two tokens during a rotation", func(c *Config) {
+			c.Server.Tokens = append(c.Server.Tokens, Token{Name: "entra-next", Value: "entra-next-0123456789"})
+		}, nil},
+		{"a token value from a file that was empty", func(c *Config) {
+			c.Server.Tokens[0].Value, c.Server.Tokens[0].ValueFile = "", "/run/secrets/t"
+		}, map[string]string{"server.tokens[0].value": "empty (read from valueFile /run/secrets/t)"}},
+		{"admin token from its file, too short", func(c *Config) { c.Admin.Token, c.Admin.TokenFile = "short", "/run/a" },
+			map[string]string{"admin.token": "shorter than 16 characters (read from tokenFile /run/a)"}},
+		{"admin token long enough", func(c *Config) { c.Admin.Token = "admin-token-0123456789" }, nil},
+		{"redis standalone URL with TLS", func(c *Config) { c.Store.Redis.URL = "rediss://:pw@redis:6380/2" }, nil},
+		{"redis URL of another scheme", func(c *Config) { c.Store.Redis.URL = "http://redis:6379" },
+			map[string]string{"store.redis.url": "redis:// or rediss://"}},
+		{"redis addrs in standalone mode", func(c *Config) { c.Store.Redis.Addrs = []string{"redis:6379"} },
+			map[string]string{"store.redis.addrs": "only for mode sentinel or cluster"}},
+		{"redis sentinel", func(c *Config) {
+			c.Store.Redis.Mode, c.Store.Redis.Addrs, c.Store.Redis.MasterName = "sentinel", []string{"s0:26379", "s1:26379"}, "mymaster"
+		}, nil},
+		{"redis sentinel without addrs and with a url", func(c *Config) {
+			c.Store.Redis.Mode, c.Store.Redis.URL, c.Store.Redis.MasterName = "sentinel", "redis://r:6379", "mymaster"
+		}, map[string]string{"store.redis.addrs": "required for mode sentinel", "store.redis.url": "only for mode standalone"}},
+		{"redis cluster with a db", func(c *Config) {
+			c.Store.Redis.Mode, c.Store.Redis.Addrs, c.Store.Redis.DB = "cluster", []string{"c0:6379"}, 3
+		}, map[string]string{"store.redis.db": "must be 0 for mode cluster"}},
+		{"redis mode unknown", func(c *Config) { c.Store.Redis.Mode = "replica" },
+			map[string]string{"store.redis.mode": "must be one of standalone, sentinel, cluster"}},
+		{"redis key without cert", func(c *Config) { c.Store.Redis.TLS.KeyFile = "/k.pem" },
+			map[string]string{"store.redis.tls": "certFile and keyFile go together"}},
+		{"redis timeouts", func(c *Config) { c.Store.Redis.Timeout, c.Store.Redis.MappingTTL = 0, -time.Second },
+			map[string]string{"store.redis.timeout": "positive", "store.redis.mappingTTL": "positive"}},
+		{"absolute token URL", func(c *Config) { c.Upstream.Auth.TokenURL = "https://login.example.com/token" }, nil},
+		{"token URL neither relative nor absolute", func(c *Config) { c.Upstream.Auth.TokenURL = "oauth2/token" },
+			map[string]string{"upstream.auth.tokenURL": "absolute http(s) URL"}},
+		{"scope with a space", func(c *Config) { c.Upstream.Auth.Scopes = []string{"api", "user sync"} },
+			map[string]string{"upstream.auth.scopes[1]": "one scope"}},
+		{"bearer without token", func(c *Config) { c.Upstream.Auth.Type = "bearer" },
+			map[string]string{"upstream.auth.token": "required for type bearer"}},
+		{"bearer with token", func(c *Config) { c.Upstream.Auth.Type, c.Upstream.Auth.Token = "bearer", "t" }, nil},
+		{"no portal auth", func(c *Config) { c.Upstream.Auth = Auth{Type: "none"} }, nil},
+		{"unknown auth type", func(c *Config) { c.Upstream.Auth.Type = "basic" },
+			map[string]string{"upstream.auth.type": "must be one of oauth2, bearer, none"}},
+		{"unknown endpoint and a missing one", func(c *Config) {
+			c.Upstream.Endpoints["fetchUser"] = Endpoint{Method: "GET", Path: "/u"}
+			delete(c.Upstream.Endpoints, OpListMembers)
+		}, map[string]string{"upstream.endpoints.fetchUser": "unknown operation", "upstream.endpoints.listMembers": "missing"}},
+		{"endpoint path with a query and both placeholders", func(c *Config) {
+			c.Upstream.Endpoints[OpRemoveMember] = Endpoint{Method: "POST", Path: "/members/remove?group={idGroup}&user={idUser}"}
+		}, nil},
+		{"endpoint path with an unbalanced brace", func(c *Config) {
+			c.Upstream.Endpoints[OpGetGroup] = Endpoint{Method: "GET", Path: "/groups/{idGroup}}"}
+		}, map[string]string{"upstream.endpoints.getGroup.path": "unbalanced"}},
+		{"endpoint method in lower case", func(c *Config) {
+			c.Upstream.Endpoints[OpGetGroup] = Endpoint{Method: "get", Path: "/groups/{idGroup}"}
+		}, map[string]string{"upstream.endpoints.getGroup.method": "must be one of GET"}},
+		{"retry max delay under the initial delay", func(c *Config) { c.Upstream.Retry.MaxDelay = time.Millisecond },
+			map[string]string{"upstream.retry.maxDelay": "shorter than retry.initialDelay"}},
+		{"one attempt and no queue wait", func(c *Config) { c.Upstream.Retry.MaxAttempts, c.Upstream.QueueWait = 1, 0 }, nil},
+		{"breaker interval 0 never clears", func(c *Config) { c.Upstream.Breaker.Interval = 0 }, nil},
+		{"breaker fields", func(c *Config) {
+			c.Upstream.Breaker = Breaker{OpenTimeout: -1, Interval: -1}
+		}, map[string]string{
+			"upstream.breaker.consecutiveFailures": "positive", "upstream.breaker.openTimeout": "positive",
+			"upstream.breaker.halfOpenMaxCalls": "positive", "upstream.breaker.interval": "negative",
+		}},
+		{"negative queue wait and body", func(c *Config) { c.Upstream.QueueWait, c.Upstream.MaxBody = -1, 0 },
+			map[string]string{"upstream.queueWait": "negative", "upstream.maxBodyBytes": "positive"}},
+		{"limits", func(c *Config) { c.Limits = Limits{} }, map[string]string{
+			"limits.maxBodyBytes": "positive", "limits.maxPageSize": "positive",
+			"limits.maxScan": "positive", "limits.maxOperations": "positive",
+		}},
+		{"delete on delete", func(c *Config) { c.Deprovision.OnDelete = "delete" }, nil},
+		{"server timeouts", func(c *Config) { c.Server.WriteTimeout, c.Server.ShutdownTimeout = 0, 0 },
+			map[string]string{"server.writeTimeout": "positive", "server.shutdownTimeout": "positive"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, untouched := validConfig(), validConfig()
+			tt.change(c)
+			tt.change(untouched)
+			ps := Validate(c)
+			if !reflect.DeepEqual(c, untouched) {
+				t.Fatalf("Validate changed the config")
+			}
+			if len(tt.want) == 0 {
+				if len(ps) != 0 {
+					t.Fatalf("problems = %v, want none", ps)
+				}
+				return
+			}
+			wantProblems(t, ps, tt.want)
+		})
+	}
+}
+
+func TestProblemsError(t *testing.T) {
+	ps := Problems{{Path: "a.b", Message: "bad"}, {Message: "file unreadable"}, {Path: "c[0]", Message: "empty"}}
+	want := "a.b: bad\nfile unreadable\nc[0]: empty"
+	if got := ps.Error(); got != want {
+		t.Fatalf("Error() = %q, want %q", got, want)
+	}
+	if !strings.Contains(Problems{{Path: "x", Message: "y"}}.Error(), "x: y") {
+		t.Fatalf("single problem not rendered as path: message")
+	}
+}
