@@ -6,4 +6,10 @@
 // KV is the narrow interface every backend implements (memory for a single replica, Redis through
 // go-redis for several); no backend type leaks out of this package. The typed helpers above it build
 // the keys, hashing every login and externalId so that no key carries PII in clear.
+//
+// Open picks the backend from config.Redis: NewRedis when a server is named, NewMemory otherwise. The
+// Redis backend never makes a request wait on a dead Redis for long: short timeouts, no command
+// retries, and a short-circuit that answers ErrUnavailable at once after a few consecutive failures and
+// probes Redis again after a cool-down. RouteRedisLogs sends go-redis' own log lines to zap.
+// RunConformance (in the tests) is the behaviour every backend must share.
 package store
