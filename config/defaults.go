@@ -12,6 +12,7 @@ const (
 	DefaultWriteTimeout      = 70 * time.Second // Entra waits 60 s; a longer write timeout lets the gateway answer first
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultShutdownTimeout   = 25 * time.Second
+	DefaultPatchStatus       = 204
 
 	DefaultRedisMode        = "standalone"
 	DefaultRedisKeyPrefix   = "scimgw:"
@@ -61,6 +62,7 @@ func (c *Config) ApplyDefaults() {
 	setDur(&c.Server.WriteTimeout, DefaultWriteTimeout)
 	setDur(&c.Server.IdleTimeout, DefaultIdleTimeout)
 	setDur(&c.Server.ShutdownTimeout, DefaultShutdownTimeout)
+	setInt(&c.Server.PatchStatus, DefaultPatchStatus)
 	setStr(&c.Admin.Listen, DefaultAdminListen)
 
 	r := &c.Store.Redis
@@ -110,6 +112,7 @@ func (c *Config) ApplyDefaults() {
 	setInt(&c.Limits.MaxOperations, DefaultMaxOperations)
 	setStr(&c.Logging.Level, DefaultLogLevel)
 	setStr(&c.Logging.Format, DefaultLogFormat)
+	c.Mapping.ApplyDefaults()
 }
 
 func setStr(p *string, v string) {

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/scim-gateway/scim-gateway/translator"
+)
 
 // Config is the whole configuration. YAML keys are the `yaml` tags; the environment override of a key is
 // SCIMGW_ plus its path in upper case joined by `_` (list items by index).
@@ -13,6 +17,8 @@ type Config struct {
 	DryRun      bool        `yaml:"dryRun"`
 	Limits      Limits      `yaml:"limits"`
 	Logging     Logging     `yaml:"logging"`
+	// Mapping is the SCIM attribute to portal field mapping (translator.MappingConfig documents it).
+	Mapping translator.MappingConfig `yaml:"mapping"`
 
 	// secretFiles are the files Load read into ...File keys; see SecretFiles.
 	secretFiles []string
@@ -28,6 +34,8 @@ type Server struct {
 	WriteTimeout      time.Duration `yaml:"writeTimeout"`
 	IdleTimeout       time.Duration `yaml:"idleTimeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdownTimeout"`
+	// PatchStatus is the answer to a successful PATCH: 204 (no body) or 200 (with the resource).
+	PatchStatus int `yaml:"patchStatus"`
 }
 
 // Token is one accepted SCIM bearer token. Value is filled from ValueFile when that is set.

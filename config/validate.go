@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scim-gateway/scim-gateway/translator"
 )
 
 // MinTokenLength is the shortest bearer token (SCIM or admin) the gateway accepts.
@@ -43,6 +45,7 @@ func Validate(c *Config) Problems {
 	v.positive("limits.maxOperations", int64(c.Limits.MaxOperations))
 	v.oneOf("logging.level", c.Logging.Level, logLevels)
 	v.oneOf("logging.format", c.Logging.Format, logFormats)
+	v.mapping(&c.Mapping)
 	return v.ps
 }
 
@@ -52,8 +55,30 @@ func (v *validator) addf(path, format string, args ...any) {
 	v.ps.add(path, fmt.Sprintf(format, args...))
 }
 
+// mapping reports the problems translator.NewMapping finds, each already prefixed with its key path,
+// and the portal properties the gateway reserves for itself.
+func (v *validator) mapping(m *translator.MappingConfig) {
+	if _, err := translator.NewMapping(*m); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			path, msg, ok := strings.Cut(line, ": ")
+			if !ok {
+				path, msg = "mapping", line
+			}
+			v.ps.add(path, msg)
+		}
+	}
+	for i, r := range m.Users {
+		if strings.EqualFold(r.Property, translator.DeletedProperty) {
+			v.addf(fmt.Sprintf("mapping.users[%d].property", i), "%q is reserved: it marks users deleted through SCIM", r.Property)
+		}
+	}
+}
+
 func (v *validator) server(s *Server) {
 	v.listen("server.listen", s.Listen)
+	if s.PatchStatus != 200 && s.PatchStatus != 204 {
+		v.addf("server.patchStatus", "must be 204 or 200, not %d", s.PatchStatus)
+	}
 	if s.PublicURL != "" {
 		v.httpURL("server.publicURL", s.PublicURL)
 	}

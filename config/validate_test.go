@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scim-gateway/scim-gateway/translator"
 )
 
 // validConfig is a complete valid configuration built without Load.
@@ -26,6 +28,15 @@ func TestValidate(t *testing.T) {
 	}{
 		{"defaults and the required keys are valid", func(c *Config) {}, nil},
 		{"port 0 on both listeners", func(c *Config) { c.Server.Listen, c.Admin.Listen = ":0", "127.0.0.1:0" }, nil},
+		{"patch status 200", func(c *Config) { c.Server.PatchStatus = 200 }, nil},
+		{"patch status 201", func(c *Config) { c.Server.PatchStatus = 201 },
+			map[string]string{"server.patchStatus": "must be 204 or 200"}},
+		{"mapping rule on an unknown portal field", func(c *Config) {
+			c.Mapping.Users = append(c.Mapping.Users[:len(c.Mapping.Users):len(c.Mapping.Users)], translator.AttributeRule{SCIM: "nickName", Field: "nickname"})
+		}, map[string]string{"mapping.users[13]": "nickname"}},
+		{"mapping rule on the reserved deletion mark", func(c *Config) {
+			c.Mapping.Users = append(c.Mapping.Users[:len(c.Mapping.Users):len(c.Mapping.Users)], translator.AttributeRule{SCIM: "nickName", Property: "scimDeleted"})
+		}, map[string]string{"mapping.users[13].property": "reserved"}},
 		{"admin on the SCIM port", func(c *Config) { c.Admin.Listen = "0.0.0.0:8080" },
 			map[string]string{"admin.listen": "the same port as server.listen"}},
 		{"admin on the same port of another host", func(c *Config) {

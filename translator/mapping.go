@@ -68,6 +68,10 @@ type AttributeRule struct {
 	Redact string `yaml:"redact,omitempty"`
 }
 
+// DeletedProperty is the portal property the gateway sets on a user deleted through SCIM when
+// deprovision.onDelete is disable (such portals cannot delete); no mapping rule may use it.
+const DeletedProperty = "scimDeleted"
+
 // enterpriseAttr qualifies an enterprise extension attribute.
 func enterpriseAttr(name string) string { return SchemaEnterpriseUser + ":" + name }
 
