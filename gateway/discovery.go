@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/scim-gateway/scim-gateway/translator"
 )
 
 // SCIM schema URNs used by the discovery endpoints.
@@ -27,6 +29,8 @@ func (d *discovery) mount(g *echo.Group, auth echo.MiddlewareFunc) {
 	g.GET("/ServiceProviderConfig", d.serviceProviderConfig, auth)
 	g.GET("/ResourceTypes", d.resourceTypes, auth)
 	g.GET("/ResourceTypes/:name", d.resourceType, auth)
+	g.GET("/Schemas", d.schemas, auth)
+	g.GET("/Schemas/:id", d.schema, auth)
 }
 
 // baseURL is the absolute URL of /scim/v2 for this request: server.publicURL, or from the request.
@@ -111,4 +115,30 @@ func listResponse[T any](resources []T, startIndex int) map[string]any {
 		"startIndex":   startIndex,
 		"Resources":    resources,
 	}
+}
+
+// schemaDocs returns the mapping's schema documents with their meta.location.
+func (d *discovery) schemaDocs(c echo.Context) []map[string]any {
+	docs := liveOf(c).Mapping.Schemas()
+	base := baseURL(c)
+	for _, doc := range docs {
+		id, _ := doc["id"].(string)
+		doc["meta"] = map[string]any{"resourceType": "Schema", "location": base + "/Schemas/" + id}
+	}
+	return docs
+}
+
+// schemas serves GET /Schemas: only the attributes the mapping supports.
+func (d *discovery) schemas(c echo.Context) error {
+	return writeSCIM(c, http.StatusOK, listResponse(d.schemaDocs(c), 1))
+}
+
+// schema serves GET /Schemas/{id}.
+func (d *discovery) schema(c echo.Context) error {
+	for _, doc := range d.schemaDocs(c) {
+		if id, _ := doc["id"].(string); id == c.Param("id") {
+			return writeSCIM(c, http.StatusOK, doc)
+		}
+	}
+	return translator.Errorf(translator.ENotFound, "no schema %q", c.Param("id"))
 }

@@ -96,6 +96,9 @@ func (r *ErrorRenderer) render(err error, c echo.Context) (int, ErrorBody, time.
 			body.Detail = "missing or invalid bearer token"
 		default:
 			body.Detail = http.StatusText(status)
+			if m, ok := he.Message.(string); ok && m != "" {
+				body.Detail = m
+			}
 		}
 		return status, body, 0
 	}

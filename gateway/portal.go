@@ -27,6 +27,6 @@ type Portal interface {
 	AddMember(ctx context.Context, idGroup, idUser int64) error
 	RemoveMember(ctx context.Context, idGroup, idUser int64) error
 
-	// Enabled reports whether a portal operation (config's operation names) is switched on.
-	Enabled(op string) bool
+	// Endpoint reports whether a portal operation (config.OpCreateUser...) is switched on in config.
+	Endpoint(op string) (enabled bool)
 }

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/translator"
 )
 
 // Base is the path every SCIM route is served under (/scim is rewritten to it).
@@ -27,12 +28,27 @@ type Limits struct {
 // takes the Live current when it starts and keeps it to the end, so requests in flight finish on the
 // old set.
 type Live struct {
-	Portal    Portal
-	PublicURL string // base of meta.location; empty: from the request
-	DryRun    bool
-	OnDelete  string // "disable" or "delete"
-	Limits    Limits
-	Version   int64 // the configuration version, shown in /readyz
+	Portal      Portal
+	Mapping     *translator.Mapping
+	PublicURL   string // base of meta.location; empty: from the request
+	DryRun      bool
+	OnDelete    string // OnDeleteDisable or OnDeleteDelete
+	PatchStatus int    // 204 (default) or 200 with the resource
+	Limits      Limits
+	Version     int64 // the configuration version, shown in /readyz
+}
+
+// The deprovisioning modes of DELETE.
+const (
+	OnDeleteDisable = "disable"
+	OnDeleteDelete  = "delete"
+)
+
+// Hooks let the wiring observe the front end (metrics); every field may be nil.
+type Hooks struct {
+	StoreError func()                      // a store call failed
+	Cache      func(kind string, hit bool) // a cache lookup (user_id, user_login, user_ext, group_id...)
+	AuthFailed func()                      // a request without a valid bearer token
 }
 
 // Options are the dependencies of a Server.
@@ -41,15 +57,21 @@ type Options struct {
 	Tokens *Tokens
 	Store  *store.Store
 	Live   *Live
+	Hooks  Hooks
+	// PortalContext prepares a request's context for portal calls (upstream.WithRequestID forwards the
+	// request id); nil leaves it as is.
+	PortalContext func(ctx context.Context, requestID string) context.Context
 }
 
 // Server is the SCIM front end.
 type Server struct {
-	echo   *echo.Echo
-	logger *zap.Logger
-	tokens *Tokens
-	store  *store.Store
-	live   atomic.Pointer[Live]
+	echo      *echo.Echo
+	logger    *zap.Logger
+	tokens    *Tokens
+	store     *store.Store
+	metrics   Hooks
+	portalCtx func(ctx context.Context, requestID string) context.Context
+	live      atomic.Pointer[Live]
 }
 
 // New builds the SCIM front end.
@@ -58,7 +80,8 @@ func New(opts Options) *Server {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	s := &Server{logger: logger.With(zap.String("component", "gateway")), tokens: opts.Tokens, store: opts.Store}
+	s := &Server{logger: logger.With(zap.String("component", "gateway")), tokens: opts.Tokens, store: opts.Store,
+		metrics: opts.Hooks, portalCtx: opts.PortalContext}
 	s.live.Store(opts.Live)
 
 	e := echo.New()
@@ -79,6 +102,7 @@ func New(opts Options) *Server {
 	g := e.Group(Base)
 	auth := requireToken(s.tokens)
 	(&discovery{s: s}).mount(g, auth)
+	(&users{s: s}).mount(g, auth)
 	s.echo = e
 	return s
 }
@@ -98,7 +122,11 @@ type liveKey struct{}
 func (s *Server) withLive(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), liveKey{}, s.live.Load())))
+		ctx := context.WithValue(r.Context(), liveKey{}, s.live.Load())
+		if s.portalCtx != nil {
+			ctx = s.portalCtx(ctx, RequestID(c))
+		}
+		c.SetRequest(r.WithContext(ctx))
 		return next(c)
 	}
 }

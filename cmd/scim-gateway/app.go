@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/gateway"
+	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/translator"
+	"github.com/scim-gateway/scim-gateway/upstream"
+)
+
+// The portal client is what the gateway calls the portal through.
+var _ gateway.Portal = (*upstream.Client)(nil)
+
+// AppOptions are what an App needs beyond its configuration.
+type AppOptions struct {
+	// ConfigPath is the file the configuration came from; with it the App reloads on changes.
+	ConfigPath string
+	// Environ is the environment the configuration was loaded with (reloads use it again).
+	Environ []string
+	// LogOutput receives the process and translation logs.
+	LogOutput io.Writer
+	// DrainDelay is how long the App keeps serving after readiness fails on shutdown, so that the
+	// load balancer stops sending new requests before the listeners close.
+	DrainDelay time.Duration
+}
+
+// App is the gateway process: configuration, logs, store, portal client, the SCIM and admin
+// listeners, and live reload, wired by hand.
+type App struct {
+	opts        AppOptions
+	logger      *zap.Logger
+	translation *zap.Logger
+	level       zap.AtomicLevel
+
+	kv     store.KV
+	tokens *gateway.Tokens
+	server *gateway.Server
+	admin  *gateway.Admin
+
+	scimSrv, adminSrv *http.Server
+	scimLn, adminLn   net.Listener
+	watcher           *config.Watcher
+
+	mu      sync.Mutex // guards cfg and client across reloads
+	cfg     *config.Config
+	client  *upstream.Client
+	version atomic.Int64
+
+	serveErr chan error
+}
+
+// NewApp builds the gateway from a loaded, valid configuration. Nothing listens until Start.
+func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
+	if opts.LogOutput == nil {
+		opts.LogOutput = io.Discard
+	}
+	logger, translation, level, err := newLoggers(cfg.Logging, opts.LogOutput)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{opts: opts, logger: logger, translation: translation, level: level, cfg: cfg, serveErr: make(chan error, 2)}
+	store.RouteRedisLogs(logger)
+	a.kv, err = store.Open(cfg.Store.Redis, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.version.Store(1)
+	live, client, err := a.buildLive(cfg)
+	if err != nil {
+		_ = a.kv.Close()
+		return nil, err
+	}
+	a.client = client
+	a.tokens = gateway.NewTokens(scimTokens(cfg))
+	a.server = gateway.New(gateway.Options{
+		Logger: logger,
+		Tokens: a.tokens,
+		Store:  store.New(a.kv, store.Options{MappingTTL: cfg.Store.Redis.MappingTTL}),
+		Live:   live,
+		PortalContext: func(ctx context.Context, requestID string) context.Context {
+			return upstream.WithRequestID(ctx, requestID)
+		},
+	})
+	a.admin = gateway.NewAdmin(gateway.AdminOptions{Token: cfg.Admin.Token, Readiness: a.readiness})
+	return a, nil
+}
+
+// buildLive builds the parts of the gateway that a reload replaces: the portal client and mapping.
+func (a *App) buildLive(cfg *config.Config) (*gateway.Live, *upstream.Client, error) {
+	mapping, err := translator.NewMapping(cfg.Mapping)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := upstream.New(cfg.Upstream, upstream.Options{Logger: a.logger.With(zap.String("component", "upstream"))})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &gateway.Live{
+		Portal:      client,
+		Mapping:     mapping,
+		PublicURL:   cfg.Server.PublicURL,
+		DryRun:      cfg.DryRun,
+		OnDelete:    cfg.Deprovision.OnDelete,
+		PatchStatus: cfg.Server.PatchStatus,
+		Limits: gateway.Limits{
+			MaxBodyBytes:  cfg.Limits.MaxBodyBytes,
+			MaxPageSize:   cfg.Limits.MaxPageSize,
+			MaxScan:       cfg.Limits.MaxScan,
+			MaxOperations: cfg.Limits.MaxOperations,
+		},
+		Version: a.version.Load(),
+	}, client, nil
+}
+
+func scimTokens(cfg *config.Config) []gateway.Token {
+	out := make([]gateway.Token, 0, len(cfg.Server.Tokens))
+	for _, t := range cfg.Server.Tokens {
+		out = append(out, gateway.Token{Name: t.Name, Value: t.Value})
+	}
+	return out
+}
+
+// readiness is the detail of /readyz.
+func (a *App) readiness() gateway.Readiness {
+	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load()}
+	if rs, ok := a.kv.(*store.Redis); ok {
+		r.Redis = "ok"
+		if !rs.Healthy() {
+			r.Redis = "degraded"
+		}
+	}
+	a.mu.Lock()
+	r.Breaker = a.client.BreakerState()
+	a.mu.Unlock()
+	return r
+}
+
+// Start opens both listeners and serves in the background. With a ConfigPath it also watches the
+// configuration for changes.
+func (a *App) Start() error {
+	cfg := a.cfg
+	var err error
+	if a.scimLn, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	if a.adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+		_ = a.scimLn.Close()
+		return fmt.Errorf("admin.listen: %w", err)
+	}
+	errLog := zap.NewStdLog(a.logger.With(zap.String("component", "http")))
+	a.scimSrv = &http.Server{
+		Handler:           a.server.Handler(),
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		WriteTimeout:      cfg.Server.WriteTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		ErrorLog:          errLog,
+	}
+	a.adminSrv = &http.Server{
+		Handler:           a.admin.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		ErrorLog:          errLog,
+	}
+	go a.serve(a.scimSrv, a.scimLn)
+	go a.serve(a.adminSrv, a.adminLn)
+	if a.opts.ConfigPath != "" {
+		a.watcher, err = config.NewWatcher(a.opts.ConfigPath, a.opts.Environ, cfg, a.reload, a.reloadFailed)
+		if err != nil {
+			a.logger.Warn("cannot watch the configuration; changes need a restart or SIGHUP", zap.Error(err))
+			a.watcher = nil
+		} else {
+			go func() { _ = a.watcher.Run(context.Background()) }()
+		}
+	}
+	a.logger.Info("serving", zap.String("scim", a.scimLn.Addr().String()), zap.String("admin", a.adminLn.Addr().String()),
+		zap.Bool("dryRun", cfg.DryRun), zap.String("onDelete", cfg.Deprovision.OnDelete))
+	return nil
+}
+
+func (a *App) serve(srv *http.Server, ln net.Listener) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		a.serveErr <- err
+	}
+}
+
+// SCIMAddr is the address the SCIM listener is bound to.
+func (a *App) SCIMAddr() string { return a.scimLn.Addr().String() }
+
+// AdminAddr is the address the admin listener is bound to.
+func (a *App) AdminAddr() string { return a.adminLn.Addr().String() }
+
+// Reload rebuilds the configuration now (SIGHUP).
+func (a *App) Reload() {
+	if a.watcher != nil {
+		a.watcher.Reload()
+	}
+}
+
+// reload swaps in a new, valid configuration: tokens, portal client, mapping, limits, logging.
+// Requests in flight finish on the set they started with. Keys that cannot change live are logged.
+func (a *App) reload(cfg *config.Config) {
+	a.mu.Lock()
+	old, oldClient := a.cfg, a.client
+	a.mu.Unlock()
+	a.version.Add(1)
+	live, client, err := a.buildLive(cfg)
+	if err != nil {
+		a.version.Add(-1)
+		a.reloadFailed(err)
+		return
+	}
+	for _, key := range config.LiveChanges(old, cfg) {
+		a.logger.Warn("configuration key changed but needs a restart to take effect", zap.String("key", key))
+	}
+	a.tokens.Set(scimTokens(cfg))
+	a.admin.SetToken(cfg.Admin.Token)
+	if lvl, err := zap.ParseAtomicLevel(cfg.Logging.Level); err == nil {
+		a.level.SetLevel(lvl.Level())
+	}
+	a.server.SetLive(live)
+	a.mu.Lock()
+	a.cfg, a.client = cfg, client
+	a.mu.Unlock()
+	// The old client's idle connections go once its requests have had time to finish.
+	time.AfterFunc(old.Upstream.Timeout*2, oldClient.Close)
+	a.logger.Info("configuration reloaded", zap.Int64("version", a.version.Load()))
+}
+
+func (a *App) reloadFailed(err error) {
+	a.logger.Error("configuration change refused; keeping the running configuration", zap.Error(err))
+}
+
+// Run starts the App and serves until ctx ends or a listener fails, then shuts down gracefully.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Start(); err != nil {
+		return err
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-a.serveErr:
+	}
+	a.Shutdown()
+	return err
+}
+
+// Shutdown fails readiness first, waits DrainDelay, lets in-flight requests finish (up to
+// server.shutdownTimeout), then closes everything.
+func (a *App) Shutdown() {
+	a.logger.Info("shutting down: readiness fails, in-flight requests finish")
+	a.admin.SetDraining()
+	time.Sleep(a.opts.DrainDelay)
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := a.scimSrv.Shutdown(ctx); err != nil {
+		a.logger.Warn("SCIM listener did not drain in time", zap.Error(err))
+	}
+	_ = a.adminSrv.Shutdown(ctx)
+	a.Close()
+}
+
+// Close releases the store, the watcher and the portal client.
+func (a *App) Close() {
+	if a.watcher != nil {
+		_ = a.watcher.Close()
+	}
+	_ = a.kv.Close()
+	a.mu.Lock()
+	a.client.Close()
+	a.mu.Unlock()
+	_ = a.logger.Sync()
+}

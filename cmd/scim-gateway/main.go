@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/scim-gateway/scim-gateway/config"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `scim-gateway: a SCIM 2.0 endpoint for Microsoft Entra ID in front of a legacy portal's user-sync API
+
+Usage:
+  scim-gateway [serve] --config FILE          serve SCIM and the admin port (the default command)
+  scim-gateway check-config --config FILE     print every configuration problem; exit 1 if there is one
+  scim-gateway demo [--listen ADDR]           run the gateway with an embedded reference portal
+  scim-gateway probe --url URL                exit 0 if URL answers 2xx (container health checks)
+  scim-gateway version                        print the version
+
+Every configuration key can also be set from the environment: SCIMGW_ plus the key path in upper
+case, e.g. SCIMGW_UPSTREAM_BASEURL. See the README for every key.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+}
+
+// run executes one command and returns the process exit code.
+func run(args, environ []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serveCmd(args, environ, stdout, stderr)
+	case "check-config":
+		return checkConfigCmd(args, environ, stdout, stderr)
+	case "demo":
+		err = demoCmd(args, stdout, stderr)
+	case "probe":
+		err = probeCmd(args, stderr)
+	case "version":
+		fmt.Fprintln(stdout, version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "scim-gateway: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "scim-gateway %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("scim-gateway "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// serveCmd runs the gateway until SIGINT or SIGTERM; SIGHUP reloads the configuration.
+func serveCmd(args, environ []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	path := fs.String("config", "", "configuration file (YAML); empty: defaults and SCIMGW_ variables only")
+	drain := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, how long to keep serving after readiness fails")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, warnings, err := config.Load(*path, environ)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	app, err := NewApp(cfg, AppOptions{ConfigPath: *path, Environ: environ, LogOutput: stdout, DrainDelay: *drain})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			app.Reload()
+		}
+	}()
+	return app.Run(ctx)
+}
+
+// checkConfigCmd prints every problem of a configuration with its key path.
+func checkConfigCmd(args, environ []string, stdout, stderr io.Writer) int {
+	fs := newFlags("check-config", stderr)
+	path := fs.String("config", "", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	warnings, problems := config.Check(*path, environ)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(stderr, "%d problem(s):\n", len(problems))
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "  %s\n", p)
+		}
+		return 1
+	}
+	fmt.Fprintln(stdout, "configuration OK")
+	return 0
+}
+
+// probeCmd GETs a URL and fails unless it answers 2xx: the health check of an image with no shell.
+func probeCmd(args []string, stderr io.Writer) error {
+	fs := newFlags("probe", stderr)
+	url := fs.String("url", "http://127.0.0.1:9090/readyz", "URL to GET")
+	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the answer")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: *timeout}
+	resp, err := client.Get(*url)
+	if err != nil {
+		return err
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%s answered %s", *url, resp.Status)
+	}
+	return nil
+}

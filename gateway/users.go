@@ -1,0 +1,769 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/translator"
+)
+
+// HeaderDryRun marks every answer to a write made in dry-run mode: nothing was sent to the portal.
+const HeaderDryRun = "X-Scim-Gateway-Dry-Run"
+
+// dryRunPrefix starts the id a dry-run create answers with; reads of such ids answer 404.
+const dryRunPrefix = "dryrun-"
+
+// disabledRetryAfter is the Retry-After of a request refused because an endpoint is switched off.
+const disabledRetryAfter = 60 * time.Second
+
+// portalPageSize is the page size the gateway asks the portal for when it scans (PORTAL_API.md's
+// largest $top).
+const portalPageSize = 500
+
+// createLockHold is how long a create lock lives if its holder dies; createLockWait bounds how long a
+// duplicate create waits for the first.
+const (
+	createLockHold = 30 * time.Second
+	createLockWait = 25 * time.Second
+)
+
+// users serves /Users.
+type users struct {
+	s *Server
+}
+
+func (h *users) mount(g *echo.Group, auth echo.MiddlewareFunc) {
+	g.POST("/Users", h.create, auth)
+	g.GET("/Users", h.list, auth)
+	g.GET("/Users/:id", h.get, auth)
+	g.PUT("/Users/:id", h.replace, auth)
+	g.PATCH("/Users/:id", h.patch, auth)
+	g.DELETE("/Users/:id", h.delete, auth)
+}
+
+// get serves GET /Users/{id}: one getUser with a warm cache.
+func (h *users) get(c echo.Context) error {
+	l, ctx := liveOf(c), c.Request().Context()
+	proj, err := translator.ParseProjection(c.QueryParam("attributes"), c.QueryParam("excludedAttributes"))
+	if err != nil {
+		return err
+	}
+	u, err := h.byID(ctx, l, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	res, err := h.resource(c, l, u, proj)
+	if err != nil {
+		return err
+	}
+	return writeSCIM(c, http.StatusOK, res)
+}
+
+// list serves GET /Users: a filter is split by the mapping into what the portal's $filter answers and
+// what the gateway evaluates over a bounded scan; a filter that cannot be answered fails with its
+// status, never an empty 200.
+func (h *users) list(c echo.Context) error {
+	l, ctx := liveOf(c), c.Request().Context()
+	startIndex, count, err := paging(c, l.Limits.MaxPageSize)
+	if err != nil {
+		return err
+	}
+	proj, err := translator.ParseProjection(c.QueryParam("attributes"), c.QueryParam("excludedAttributes"))
+	if err != nil {
+		return err
+	}
+	var page []translator.PortalUser
+	var total int
+	if raw := strings.TrimSpace(c.QueryParam("filter")); raw == "" {
+		page, total, err = h.listAll(ctx, l, startIndex, count)
+	} else {
+		var f translator.Filter
+		if f, err = translator.ParseFilter(raw); err != nil {
+			return err
+		}
+		var matched []translator.PortalUser
+		if matched, err = h.filter(c, l, f); err == nil {
+			total = len(matched)
+			page = window(matched, startIndex, count)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	resources := make([]translator.Resource, 0, len(page))
+	for _, u := range page {
+		res, err := h.resource(c, l, u, proj)
+		if err != nil {
+			return err
+		}
+		resources = append(resources, res)
+	}
+	return writeSCIM(c, http.StatusOK, map[string]any{
+		"schemas":      []string{SchemaListResponse},
+		"totalResults": total,
+		"itemsPerPage": len(resources),
+		"startIndex":   startIndex,
+		"Resources":    resources,
+	})
+}
+
+// listAll pages the portal's users directly. Users marked deleted are dropped from the page, so a page
+// may hold fewer than count resources while totalResults still counts them: Entra never lists without
+// a filter, and an exact count would cost a scan of the whole portal.
+func (h *users) listAll(ctx context.Context, l *Live, startIndex, count int) ([]translator.PortalUser, int, error) {
+	list, err := l.Portal.ListUsers(ctx, nil, translator.Page{Top: count, Skip: startIndex - 1})
+	if err != nil {
+		return nil, 0, err
+	}
+	out := list.Users[:0]
+	for _, u := range list.Users {
+		if !isDeleted(u) {
+			out = append(out, u)
+		}
+	}
+	return out, list.Count, nil
+}
+
+// filter returns every portal user that matches f: from the cache through one getUser when f names a
+// cached userName or externalId, else from the portal's $filter and the gateway's evaluation of the rest.
+func (h *users) filter(c echo.Context, l *Live, f translator.Filter) ([]translator.PortalUser, error) {
+	ctx := c.Request().Context()
+	push, residual := l.Mapping.Plan(f)
+	if found, ok, err := h.cachedMatch(c, l, push, f); err != nil || ok {
+		return found, err
+	}
+	matched, err := h.scan(ctx, l, push, func(u translator.PortalUser) bool {
+		return residual.IsZero() || residual.Matches(h.render(c, l, u))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(matched) <= 10 {
+		for _, u := range matched {
+			h.remember(ctx, u)
+		}
+	}
+	return matched, nil
+}
+
+// cachedMatch answers a filter naming a userName or externalId from the cache: the cached SCIM id, one
+// getUser, and the full filter checked against what the portal returned. ok is false when the cache
+// cannot answer (a miss, or a user renamed since it was cached).
+func (h *users) cachedMatch(c echo.Context, l *Live, push []translator.PortalFilter, f translator.Filter) ([]translator.PortalUser, bool, error) {
+	ctx := c.Request().Context()
+	attr, value := lookupKey(push)
+	if attr == "" {
+		return nil, false, nil
+	}
+	id, hit, err := h.s.store.Lookup(ctx, store.User, attr, value)
+	h.s.cacheResult("user_"+string(attr), hit, err)
+	if !hit {
+		return nil, false, nil
+	}
+	u, err := h.byID(ctx, l, id)
+	if translator.ErrorCode(err) == translator.ENotFound {
+		h.s.storeErr(h.s.store.Forget(ctx, store.User, attr, value))
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if current := lookupValue(attr, u); current != value {
+		// Renamed in the portal since it was cached: the old name must not match.
+		h.s.storeErr(h.s.store.Forget(ctx, store.User, attr, value))
+		return nil, false, nil
+	}
+	if f.Matches(h.render(c, l, u)) {
+		return []translator.PortalUser{u}, true, nil
+	}
+	return []translator.PortalUser{}, true, nil
+}
+
+// lookupKey finds in the portal terms of a plan the key of a cached lookup: the login of a userName
+// term, else an externalKey term.
+func lookupKey(push []translator.PortalFilter) (store.Attr, string) {
+	var userName, domain, ext string
+	var hasUser, hasDomain, hasExt bool
+	for _, p := range push {
+		s, ok := p.Value.(string)
+		if !ok {
+			continue
+		}
+		switch p.Field {
+		case translator.FieldUserName:
+			userName, hasUser = s, true
+		case translator.FieldDomain:
+			domain, hasDomain = s, true
+		case translator.FieldExternalKey:
+			ext, hasExt = s, true
+		}
+	}
+	switch {
+	case hasUser && hasDomain:
+		return store.Login, store.NormaliseLogin(domain, userName)
+	case hasExt:
+		return store.ExternalID, ext
+	}
+	return "", ""
+}
+
+// lookupValue is the value of a cached lookup attribute in a portal user.
+func lookupValue(attr store.Attr, u translator.PortalUser) string {
+	if attr == store.Login {
+		return store.NormaliseLogin(u.Domain, u.UserName)
+	}
+	return u.ExternalKey
+}
+
+// scan pages through the portal users that match push (all users when push is empty) and keeps those
+// keep accepts and that are not marked deleted. More candidates than limits.maxScan is 400 tooMany.
+func (h *users) scan(ctx context.Context, l *Live, push []translator.PortalFilter, keep func(translator.PortalUser) bool) ([]translator.PortalUser, error) {
+	out := []translator.PortalUser{}
+	for skip := 0; ; {
+		list, err := l.Portal.ListUsers(ctx, push, translator.Page{Top: portalPageSize, Skip: skip})
+		if err != nil {
+			return nil, err
+		}
+		if list.Count > l.Limits.MaxScan {
+			return nil, translator.Invalidf(translator.ScimTooMany,
+				"the filter leaves %d portal users to evaluate, more than limits.maxScan (%d): narrow it with userName, externalId or another filterable attribute",
+				list.Count, l.Limits.MaxScan)
+		}
+		for _, u := range list.Users {
+			if !isDeleted(u) && keep(u) {
+				out = append(out, u)
+			}
+		}
+		skip += len(list.Users)
+		if len(list.Users) == 0 || skip >= list.Count {
+			return out, nil
+		}
+	}
+}
+
+// byID finds the portal user behind a SCIM id: one getUser through the cached portal key, or a
+// listUsers on guidUser when the cache is cold or stale. A user marked deleted is not found.
+func (h *users) byID(ctx context.Context, l *Live, id string) (translator.PortalUser, error) {
+	if id == "" || strings.HasPrefix(id, dryRunPrefix) {
+		return translator.PortalUser{}, userNotFound(id)
+	}
+	key, hit, err := h.s.store.PortalKey(ctx, store.User, id)
+	h.s.cacheResult("user_id", hit, err)
+	if hit {
+		u, err := l.Portal.GetUser(ctx, key)
+		switch {
+		case err == nil && u.GUIDUser == id:
+			if isDeleted(u) {
+				return translator.PortalUser{}, userNotFound(id)
+			}
+			return u, nil
+		case err == nil || translator.ErrorCode(err) == translator.ENotFound:
+			h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.User, id))
+		default:
+			return translator.PortalUser{}, err
+		}
+	}
+	list, err := l.Portal.ListUsers(ctx, []translator.PortalFilter{{Field: translator.FieldGUIDUser, Value: id}}, translator.Page{Top: 2})
+	if err != nil {
+		return translator.PortalUser{}, err
+	}
+	for _, u := range list.Users {
+		if u.GUIDUser == id {
+			h.remember(ctx, u)
+			if isDeleted(u) {
+				return translator.PortalUser{}, userNotFound(id)
+			}
+			return u, nil
+		}
+	}
+	return translator.PortalUser{}, userNotFound(id)
+}
+
+func userNotFound(id string) error {
+	return translator.Errorf(translator.ENotFound, "no user with id %q", id)
+}
+
+// isDeleted reports whether a portal user carries the SCIM deletion mark.
+func isDeleted(u translator.PortalUser) bool {
+	switch v := u.Properties[translator.DeletedProperty].(type) {
+	case bool:
+		return v
+	case string:
+		return strings.EqualFold(v, "true")
+	}
+	return false
+}
+
+// remember caches the lookups of a portal user: its portal key, login and externalId.
+func (h *users) remember(ctx context.Context, u translator.PortalUser) {
+	st := h.s.store
+	h.s.storeErr(st.RememberPortalKey(ctx, store.User, u.GUIDUser, u.IDUser))
+	h.s.storeErr(st.Remember(ctx, store.User, store.Login, store.NormaliseLogin(u.Domain, u.UserName), u.GUIDUser))
+	h.s.storeErr(st.Remember(ctx, store.User, store.ExternalID, u.ExternalKey, u.GUIDUser))
+}
+
+// forget drops the login and externalId lookups of a portal user (deleted or renamed).
+func (h *users) forget(ctx context.Context, u translator.PortalUser) {
+	st := h.s.store
+	h.s.storeErr(st.Forget(ctx, store.User, store.Login, store.NormaliseLogin(u.Domain, u.UserName)))
+	h.s.storeErr(st.Forget(ctx, store.User, store.ExternalID, u.ExternalKey))
+}
+
+// render turns a portal user into its SCIM resource.
+func (h *users) render(c echo.Context, l *Live, u translator.PortalUser) translator.Resource {
+	return l.Mapping.FromPortalUser(u, translator.Meta{Location: baseURL(c) + "/Users/" + u.GUIDUser})
+}
+
+// resource renders a user projected for the answer; the read-only groups attribute costs a
+// listUserGroups and is fetched only when asked for.
+func (h *users) resource(c echo.Context, l *Live, u translator.PortalUser, proj translator.Projection) (translator.Resource, error) {
+	res := h.render(c, l, u)
+	if proj.Requested("groups") {
+		groups, err := userGroups(c.Request().Context(), l.Portal, u.IDUser)
+		if err != nil {
+			return nil, err
+		}
+		res.SetGroups(groups)
+	}
+	return proj.Apply(res), nil
+}
+
+// userGroups lists every group of a portal user.
+func userGroups(ctx context.Context, p Portal, idUser int64) ([]translator.PortalGroup, error) {
+	var out []translator.PortalGroup
+	for skip := 0; ; {
+		list, err := p.ListUserGroups(ctx, idUser, translator.Page{Top: portalPageSize, Skip: skip})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list.Groups...)
+		skip += len(list.Groups)
+		if len(list.Groups) == 0 || skip >= list.Count {
+			return out, nil
+		}
+	}
+}
+
+// create serves POST /Users (DESIGN.md, "Creates never duplicate"): the portal create; on a conflict
+// or an unknown outcome, the existing user is read and compared with the request. A re-POST of an
+// existing user is 409 uniqueness, except when the earlier create of the same body never got its 201
+// to the client: then 201 with the existing id. A user deleted in disable mode is restored.
+func (h *users) create(c echo.Context) error {
+	l := liveOf(c)
+	body, err := readBody(c, l.Limits.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	req, err := translator.ParseUser(body)
+	if err != nil {
+		return err
+	}
+	nu, _, err := l.Mapping.ToPortalUser(req)
+	if err != nil {
+		return err
+	}
+	login := store.NormaliseLogin(nu.Domain, nu.UserName)
+	if l.DryRun {
+		res := req.Clone()
+		res["id"] = dryRunPrefix + hashHex(login)[:24]
+		c.Response().Header().Set(HeaderDryRun, "true")
+		return writeSCIM(c, http.StatusCreated, res)
+	}
+	if err := requireEndpoints(l, config.OpCreateUser); err != nil {
+		return err
+	}
+	fp := fingerprint(nu)
+	return h.s.idempotent(c, fp, func() (int, string, []byte, error) {
+		return h.createOnce(c, l, req, nu, login, fp)
+	})
+}
+
+// createOnce runs one create under the login's lock and answers status, location and body.
+func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu translator.NewPortalUser, login, fp string) (int, string, []byte, error) {
+	ctx := c.Request().Context()
+	st := h.s.store
+	lockCtx, cancel := context.WithTimeout(ctx, createLockWait)
+	unlock, err := st.LockCreate(lockCtx, store.User, login, createLockHold)
+	cancel()
+	switch {
+	case err == store.ErrLockTimeout:
+		return 0, "", nil, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second,
+			Message: "another create of the same userName is still in progress; retry later"}
+	case err != nil:
+		h.s.storeErr(err) // no lock while the store is down: the portal's uniqueness still prevents duplicates
+	default:
+		defer unlock()
+	}
+	prev, hasPrev, err := st.CreateRecord(ctx, store.User, login)
+	h.s.storeErr(err)
+
+	u, err := l.Portal.CreateUser(ctx, nu)
+	switch translator.ErrorCode(err) {
+	case "":
+		return h.created(c, l, u, login, fp)
+	case translator.EConflict, translator.EOutcomeUnknown:
+	default:
+		return 0, "", nil, h.portalErr(l, err)
+	}
+	createErr := err
+	existing, found, err := h.existing(ctx, l, translator.AsError(createErr).ExistingID, nu)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	if !found {
+		if translator.ErrorCode(createErr) == translator.EOutcomeUnknown {
+			// Not stored as far as the portal says now; a retry that meets it later gets its 201.
+			h.s.storeErr(st.PutCreateRecord(ctx, store.User, login, store.CreateRecord{Fingerprint: fp}))
+			return 0, "", nil, createErr
+		}
+		return 0, "", nil, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second,
+			Message: "the portal reports a conflict for this userName but the existing user cannot be read; retry later", Err: createErr}
+	}
+	if isDeleted(existing) {
+		return h.restore(c, l, existing, req, login, fp)
+	}
+	diff, err := l.Mapping.Diff(existing, req)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	same := diff.Empty()
+	ours := translator.ErrorCode(createErr) == translator.EOutcomeUnknown ||
+		(hasPrev && !prev.Delivered && prev.Fingerprint == fp && (prev.ID == "" || prev.ID == existing.GUIDUser))
+	if same && ours {
+		return h.created(c, l, existing, login, fp)
+	}
+	h.remember(ctx, existing)
+	return 0, "", nil, &translator.Error{Code: translator.EConflict, ScimType: translator.ScimUniqueness,
+		Message: "a user with this userName already exists in the portal (id " + existing.GUIDUser + ")", Err: createErr}
+}
+
+// created records a create that the portal made (or that a retry found) and answers 201.
+func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login, fp string) (int, string, []byte, error) {
+	ctx := c.Request().Context()
+	h.s.storeErr(h.s.store.PutCreateRecord(ctx, store.User, login, store.CreateRecord{Fingerprint: fp, ID: u.GUIDUser}))
+	h.remember(ctx, u)
+	res := h.render(c, l, u)
+	b, err := json.Marshal(res)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	c.Set(deliveredKey, func() {
+		h.s.storeErr(h.s.store.PutCreateRecord(context.WithoutCancel(ctx), store.User, login,
+			store.CreateRecord{Fingerprint: fp, ID: u.GUIDUser, Delivered: true}))
+	})
+	return http.StatusCreated, baseURL(c) + "/Users/" + u.GUIDUser, b, nil
+}
+
+// restore brings back a user deleted in disable mode: the request's values, the deletion mark
+// removed, enabled again unless the request says active false; 201 with the same id.
+func (h *users) restore(c echo.Context, l *Live, u translator.PortalUser, req translator.Resource, login, fp string) (int, string, []byte, error) {
+	ctx := c.Request().Context()
+	if err := requireEndpoints(l, config.OpUpdateUser, config.OpEnableUser); err != nil {
+		return 0, "", nil, err
+	}
+	diff, err := l.Mapping.Diff(u, req)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	patch := diff.Patch
+	if patch.Properties == nil {
+		patch.Properties = map[string]any{}
+	}
+	patch.Properties[translator.DeletedProperty] = nil
+	updated, err := l.Portal.UpdateUser(ctx, u.IDUser, patch)
+	if err != nil {
+		return 0, "", nil, h.portalErr(l, err)
+	}
+	enable := diff.Active == nil || *diff.Active
+	if enable != updated.Enabled {
+		if enable {
+			err = l.Portal.EnableUser(ctx, u.IDUser)
+		} else {
+			err = l.Portal.DisableUser(ctx, u.IDUser)
+		}
+		if err != nil {
+			return 0, "", nil, h.portalErr(l, err)
+		}
+		updated.Enabled = enable
+	}
+	return h.created(c, l, updated, login, fp)
+}
+
+// existing reads the user a create collided with: by the portal's existingIdUser, else by login.
+func (h *users) existing(ctx context.Context, l *Live, idUser int64, nu translator.NewPortalUser) (translator.PortalUser, bool, error) {
+	if idUser != 0 {
+		u, err := l.Portal.GetUser(ctx, idUser)
+		if err == nil {
+			return u, true, nil
+		}
+		if translator.ErrorCode(err) != translator.ENotFound {
+			return u, false, err
+		}
+	}
+	list, err := l.Portal.ListUsers(ctx, []translator.PortalFilter{
+		{Field: translator.FieldUserName, Value: nu.UserName}, {Field: translator.FieldDomain, Value: nu.Domain},
+	}, translator.Page{Top: 2})
+	if err != nil {
+		return translator.PortalUser{}, false, err
+	}
+	for _, u := range list.Users {
+		if strings.EqualFold(u.UserName, nu.UserName) && strings.EqualFold(u.Domain, nu.Domain) {
+			return u, true, nil
+		}
+	}
+	return translator.PortalUser{}, false, nil
+}
+
+// patch serves PATCH /Users/{id}: every operation is validated before the first portal write; only
+// what changed is written; a PATCH that changes nothing makes no portal write.
+func (h *users) patch(c echo.Context) error {
+	l, ctx := liveOf(c), c.Request().Context()
+	body, err := readBody(c, l.Limits.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	ops, err := translator.ParsePatchRequest(body)
+	if err != nil {
+		return err
+	}
+	if len(ops) > l.Limits.MaxOperations {
+		return translator.Invalidf(translator.ScimTooMany, "%d operations in one PATCH, more than limits.maxOperations (%d)", len(ops), l.Limits.MaxOperations)
+	}
+	u, err := h.byID(ctx, l, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	desired, err := translator.ApplyPatch(h.render(c, l, u), ops)
+	if err != nil {
+		return err
+	}
+	return h.update(c, l, u, desired, l.PatchStatus)
+}
+
+// replace serves PUT /Users/{id}: the body replaces the user; mapped attributes it leaves out are
+// cleared.
+func (h *users) replace(c echo.Context) error {
+	l, ctx := liveOf(c), c.Request().Context()
+	body, err := readBody(c, l.Limits.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	desired, err := translator.ParseUser(body)
+	if err != nil {
+		return err
+	}
+	if _, _, err := l.Mapping.ToPortalUser(desired); err != nil {
+		return err
+	}
+	u, err := h.byID(ctx, l, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return h.update(c, l, u, desired, http.StatusOK)
+}
+
+// update writes what differs between the portal user and the desired resource: updateUser for the
+// fields, then disableUser or enableUser for active. A failure midway answers its status; replaying
+// the request recomputes the difference and converges.
+func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired translator.Resource, okStatus int) error {
+	ctx := c.Request().Context()
+	diff, err := l.Mapping.Diff(u, desired)
+	if err != nil {
+		return err
+	}
+	var needed []string
+	if !diff.Patch.Empty() {
+		needed = append(needed, config.OpUpdateUser)
+	}
+	if diff.Active != nil {
+		needed = append(needed, activeOp(*diff.Active))
+	}
+	if err := requireEndpoints(l, needed...); err != nil {
+		return err
+	}
+	if l.DryRun {
+		c.Response().Header().Set(HeaderDryRun, "true")
+		res := desired.Clone()
+		res["id"] = u.GUIDUser
+		return h.answerUpdate(c, okStatus, res)
+	}
+	if !diff.Patch.Empty() {
+		updated, err := l.Portal.UpdateUser(ctx, u.IDUser, diff.Patch)
+		if err != nil {
+			return h.portalErr(l, err)
+		}
+		if store.NormaliseLogin(updated.Domain, updated.UserName) != store.NormaliseLogin(u.Domain, u.UserName) ||
+			updated.ExternalKey != u.ExternalKey {
+			h.forget(ctx, u)
+			h.remember(ctx, updated)
+		}
+		updated.Enabled = u.Enabled
+		u = updated
+	}
+	if diff.Active != nil {
+		if *diff.Active {
+			err = l.Portal.EnableUser(ctx, u.IDUser)
+		} else {
+			err = l.Portal.DisableUser(ctx, u.IDUser)
+		}
+		if err != nil {
+			return h.portalErr(l, err)
+		}
+		u.Enabled = *diff.Active
+	}
+	return h.answerUpdate(c, okStatus, h.render(c, l, u))
+}
+
+func (h *users) answerUpdate(c echo.Context, okStatus int, res translator.Resource) error {
+	if okStatus == http.StatusNoContent {
+		return noContent(c)
+	}
+	proj, err := translator.ParseProjection(c.QueryParam("attributes"), c.QueryParam("excludedAttributes"))
+	if err != nil {
+		return err
+	}
+	return writeSCIM(c, okStatus, proj.Apply(res))
+}
+
+func activeOp(active bool) string {
+	if active {
+		return config.OpEnableUser
+	}
+	return config.OpDisableUser
+}
+
+// delete serves DELETE /Users/{id}: in disable mode the user is disabled, then marked deleted (in that
+// order, so that a failure between the two leaves a user a retry finds and finishes); in delete mode
+// the portal deletes it. The deleteUser switch freezes DELETE in both modes.
+func (h *users) delete(c echo.Context) error {
+	l, ctx := liveOf(c), c.Request().Context()
+	needed := []string{config.OpDeleteUser}
+	if l.OnDelete != OnDeleteDelete {
+		needed = append(needed, config.OpDisableUser, config.OpUpdateUser)
+	}
+	if err := requireEndpoints(l, needed...); err != nil {
+		return err
+	}
+	u, err := h.byID(ctx, l, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if l.DryRun {
+		c.Response().Header().Set(HeaderDryRun, "true")
+		return noContent(c)
+	}
+	if l.OnDelete == OnDeleteDelete {
+		if err := l.Portal.DeleteUser(ctx, u.IDUser); err != nil && translator.ErrorCode(err) != translator.ENotFound {
+			return h.portalErr(l, err)
+		}
+		h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.User, u.GUIDUser))
+	} else {
+		if u.Enabled {
+			if err := l.Portal.DisableUser(ctx, u.IDUser); err != nil {
+				return h.portalErr(l, err)
+			}
+		}
+		if _, err := l.Portal.UpdateUser(ctx, u.IDUser, translator.Patch{Properties: map[string]any{translator.DeletedProperty: true}}); err != nil {
+			return h.portalErr(l, err)
+		}
+	}
+	h.forget(ctx, u)
+	return noContent(c)
+}
+
+// portalErr names the SCIM attribute instead of the portal field in a value the portal rejected.
+func (h *users) portalErr(l *Live, err error) error {
+	e := translator.AsError(err)
+	if e == nil || e.Code != translator.EInvalid || e.Target == "" {
+		return err
+	}
+	attr := l.Mapping.SCIMAttribute(e.Target)
+	if attr == "" {
+		attr = e.Target
+	}
+	out := *e
+	out.Message = "the portal refused the value of " + attr + ": " + strings.ReplaceAll(e.Message, e.Target, attr)
+	out.Target = attr
+	return &out
+}
+
+// requireEndpoints answers 503 with Retry-After, before any portal call, when an operation the request
+// needs is switched off in config.
+func requireEndpoints(l *Live, ops ...string) error {
+	for _, op := range ops {
+		if !l.Portal.Endpoint(op) {
+			return &translator.Error{Code: translator.EUnavailable, RetryAfter: disabledRetryAfter,
+				Message: fmt.Sprintf("the portal endpoint upstream.endpoints.%s is disabled in config; the request was not sent", op)}
+		}
+	}
+	return nil
+}
+
+// paging reads startIndex (1-based; below 1 means 1) and count (negative means 0; capped at max).
+func paging(c echo.Context, maxCount int) (startIndex, count int, err error) {
+	startIndex, count = 1, maxCount
+	if s := c.QueryParam("startIndex"); s != "" {
+		if startIndex, err = strconv.Atoi(s); err != nil {
+			return 0, 0, translator.Invalidf(translator.ScimInvalidValue, "startIndex %q is not a number", s)
+		}
+		startIndex = max(startIndex, 1)
+	}
+	if s := c.QueryParam("count"); s != "" {
+		if count, err = strconv.Atoi(s); err != nil {
+			return 0, 0, translator.Invalidf(translator.ScimInvalidValue, "count %q is not a number", s)
+		}
+		count = min(max(count, 0), maxCount)
+	}
+	return startIndex, count, nil
+}
+
+// window returns the page of all that startIndex and count select.
+func window[T any](all []T, startIndex, count int) []T {
+	from := startIndex - 1
+	if from >= len(all) {
+		return all[:0]
+	}
+	return all[from:min(from+count, len(all))]
+}
+
+// fingerprint identifies a create body: equal bodies, equal fingerprints.
+func fingerprint(v any) string {
+	b, _ := json.Marshal(v)
+	return hashHex(string(b))
+}
+
+func hashHex(s string) string {
+	d := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(d[:])
+}
+
+// storeErr counts and logs a store failure: the request goes on without the cache.
+func (s *Server) storeErr(err error) {
+	if err == nil {
+		return
+	}
+	if s.metrics.StoreError != nil {
+		s.metrics.StoreError()
+	}
+	s.logger.Debug("store call failed; going on without the cache", zap.Error(err))
+}
+
+// cacheResult counts a cache lookup.
+func (s *Server) cacheResult(kind string, hit bool, err error) {
+	s.storeErr(err)
+	if s.metrics.Cache != nil {
+		s.metrics.Cache(kind, hit)
+	}
+}
