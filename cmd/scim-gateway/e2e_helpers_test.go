@@ -174,7 +174,6 @@ func (a answer) str(path ...string) string {
 	return s
 }
 
-
 // portalUsers reads every user straight from the portal's API (its own wire types).
 func (e *env) portalUsers() []portalsim.User {
 	e.t.Helper()
