@@ -1,0 +1,355 @@
+package metrics_test
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/scim-gateway/scim-gateway/gateway/metrics"
+)
+
+// exposition is a parsed scrape: its families by name, and every sample by its series
+// ("name{labels}", labels in the order the text format gives them: by name, le last).
+type exposition struct {
+	families map[string]*dto.MetricFamily
+	samples  map[string]float64
+}
+
+// scrape serves GET /metrics from m, checks the status and Content-Type, and parses the text format
+// with expfmt (which rejects malformed lines and a family's TYPE twice); no series may come twice.
+func scrape(t *testing.T, m *metrics.Metrics) exposition {
+	t.Helper()
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d", w.Code)
+	}
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, metrics.ContentType) {
+		t.Fatalf("Content-Type %q, want %q", ct, metrics.ContentType)
+	}
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := parser.TextToMetricFamilies(w.Body)
+	if err != nil {
+		t.Fatalf("parse scrape: %v", err)
+	}
+	e := exposition{families: fams, samples: map[string]float64{}}
+	add := func(name string, labels []*dto.LabelPair, le string, v float64) {
+		parts := make([]string, 0, len(labels)+1)
+		for _, l := range labels {
+			parts = append(parts, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+		}
+		if le != "" {
+			parts = append(parts, `le="`+le+`"`)
+		}
+		key := name
+		if len(parts) > 0 {
+			key += "{" + strings.Join(parts, ",") + "}"
+		}
+		if _, dup := e.samples[key]; dup {
+			t.Fatalf("series %s twice", key)
+		}
+		e.samples[key] = v
+	}
+	for name, f := range fams {
+		for _, s := range f.GetMetric() {
+			labels := slices.SortedFunc(slices.Values(s.GetLabel()), func(a, b *dto.LabelPair) int {
+				return strings.Compare(a.GetName(), b.GetName())
+			})
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				add(name, labels, "", s.GetCounter().GetValue())
+			case dto.MetricType_GAUGE:
+				add(name, labels, "", s.GetGauge().GetValue())
+			case dto.MetricType_UNTYPED:
+				add(name, labels, "", s.GetUntyped().GetValue())
+			case dto.MetricType_HISTOGRAM:
+				h := s.GetHistogram()
+				for _, bk := range h.GetBucket() {
+					add(name+"_bucket", labels, fmt.Sprint(bk.GetUpperBound()), float64(bk.GetCumulativeCount()))
+				}
+				add(name+"_sum", labels, "", h.GetSampleSum())
+				add(name+"_count", labels, "", float64(h.GetSampleCount()))
+			}
+		}
+	}
+	return e
+}
+
+// want checks that series has value v.
+func (e exposition) want(t *testing.T, series string, v float64) {
+	t.Helper()
+	got, ok := e.samples[series]
+	if !ok {
+		t.Fatalf("no series %s", series)
+	}
+	if got != v {
+		t.Fatalf("%s = %v, want %v", series, got, v)
+	}
+}
+
+func TestMetricsRecorded(t *testing.T) {
+	m := metrics.New()
+	m.ObserveSCIM("/scim/v2/Users/:id", http.MethodGet, 200, 3*time.Millisecond)
+	m.ObserveSCIM("/scim/v2/Users/:id", http.MethodGet, 200, 40*time.Millisecond)
+	m.ObserveSCIM("/scim/v2/Users/:id", http.MethodGet, 404, 2*time.Second)
+	m.ObserveSCIM("/scim/v2/Users", http.MethodPost, 201, 100*time.Millisecond)
+	m.ObserveSCIM("", "BREW", 404, time.Millisecond)
+	m.SCIMAuthFailure()
+	m.SCIMAuthFailure()
+	m.ObservePortalCall("createUser", 201, 90*time.Millisecond)
+	m.ObservePortalCall("getUser", 200, 5*time.Millisecond)
+	m.ObservePortalCall("getUser", 0, 10*time.Second)
+	m.PortalRetry("getUser")
+	m.BreakerTransition(metrics.BreakerClosed, metrics.BreakerOpen)
+	m.BreakerTransition(metrics.BreakerOpen, metrics.BreakerHalfOpen)
+	m.CacheHit(metrics.CacheUserID)
+	m.CacheHit(metrics.CacheUserID)
+	m.CacheMiss(metrics.CacheUserLogin)
+	m.RedisError()
+	m.SetRedisUp(false)
+	m.CreateOutcome("User", "created")
+	m.CreateOutcome("User", "replayed")
+	m.Translation("create", "created")
+	m.ConfigReload(true)
+	m.ConfigReload(false)
+	m.ConfigReload(false)
+	m.SetConfigVersion(7)
+	m.SetPortalQueue(func() int { return 3 }, func() int { return 5 })
+
+	e := scrape(t, m)
+	checks := []struct {
+		series string
+		v      float64
+	}{
+		{`scimgw_scim_requests_total{method="GET",route="/scim/v2/Users/:id",status="200"}`, 2},
+		{`scimgw_scim_requests_total{method="GET",route="/scim/v2/Users/:id",status="404"}`, 1},
+		{`scimgw_scim_requests_total{method="POST",route="/scim/v2/Users",status="201"}`, 1},
+		{`scimgw_scim_requests_total{method="OTHER",route="unmatched",status="404"}`, 1},
+		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",le="0.001"}`, 0},
+		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",le="0.005"}`, 1},
+		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",le="0.05"}`, 2},
+		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",le="2.5"}`, 3},
+		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",le="+Inf"}`, 3},
+		{`scimgw_scim_request_duration_seconds_count{method="GET",route="/scim/v2/Users/:id"}`, 3},
+		{`scimgw_scim_request_duration_seconds_sum{method="GET",route="/scim/v2/Users/:id"}`, 2.043},
+		{`scimgw_scim_auth_failures_total`, 2},
+		{`scimgw_portal_calls_total{op="createUser",status="201"}`, 1},
+		{`scimgw_portal_calls_total{op="getUser",status="200"}`, 1},
+		{`scimgw_portal_calls_total{op="getUser",status="error"}`, 1},
+		{`scimgw_portal_call_duration_seconds_bucket{op="getUser",le="10"}`, 2},
+		{`scimgw_portal_call_duration_seconds_bucket{op="getUser",le="5"}`, 1},
+		{`scimgw_portal_call_duration_seconds_count{op="createUser"}`, 1},
+		{`scimgw_portal_retries_total{op="getUser"}`, 1},
+		{`scimgw_breaker_state`, 1},
+		{`scimgw_breaker_transitions_total{from="closed",to="open"}`, 1},
+		{`scimgw_breaker_transitions_total{from="open",to="half-open"}`, 1},
+		{`scimgw_portal_in_flight`, 3},
+		{`scimgw_portal_waiting`, 5},
+		{`scimgw_cache_hits_total{kind="user_id"}`, 2},
+		{`scimgw_cache_misses_total{kind="user_login"}`, 1},
+		{`scimgw_redis_errors_total`, 1},
+		{`scimgw_redis_up`, 0},
+		{`scimgw_creates_total{outcome="created",resource="User"}`, 1},
+		{`scimgw_creates_total{outcome="replayed",resource="User"}`, 1},
+		{`scimgw_translations_total{op="create",outcome="created"}`, 1},
+		{`scimgw_config_reloads_total{result="ok"}`, 1},
+		{`scimgw_config_reloads_total{result="invalid"}`, 2},
+		{`scimgw_config_version`, 7},
+	}
+	for _, c := range checks {
+		t.Run(c.series, func(t *testing.T) {
+			if strings.HasSuffix(strings.SplitN(c.series, "{", 2)[0], "_sum") {
+				got := e.samples[c.series]
+				if diff := got - c.v; diff > 1e-9 || diff < -1e-9 {
+					t.Fatalf("%s = %v, want %v", c.series, got, c.v)
+				}
+				return
+			}
+			e.want(t, c.series, c.v)
+		})
+	}
+	types := map[string]string{
+		"scimgw_scim_requests_total":           "counter",
+		"scimgw_scim_request_duration_seconds": "histogram",
+		"scimgw_portal_call_duration_seconds":  "histogram",
+		"scimgw_breaker_state":                 "gauge",
+		"scimgw_portal_in_flight":              "gauge",
+		"scimgw_config_reloads_total":          "counter",
+		"go_goroutines":                        "gauge",
+		"process_start_time_seconds":           "gauge",
+		"scimgw_breaker_transitions_total":     "counter",
+		"scimgw_scim_auth_failures_total":      "counter",
+		"scimgw_cache_hits_total":              "counter",
+		"scimgw_portal_retries_total":          "counter",
+		"scimgw_translations_total":            "counter",
+		"scimgw_creates_total":                 "counter",
+		"scimgw_redis_up":                      "gauge",
+		"scimgw_config_version":                "gauge",
+		"scimgw_portal_waiting":                "gauge",
+		"scimgw_redis_errors_total":            "counter",
+		"scimgw_cache_misses_total":            "counter",
+		"scimgw_portal_calls_total":            "counter",
+		"go_memstats_heap_alloc_bytes":         "gauge",
+		"go_info":                              "gauge",
+		"go_sched_gomaxprocs_threads":          "gauge",
+		"go_memstats_sys_bytes":                "gauge",
+		"go_gc_duration_seconds":               "summary",
+		"process_cpu_seconds_total":            "counter",
+	}
+	for name, typ := range types {
+		f, ok := e.families[name]
+		if !ok {
+			t.Fatalf("no family %s", name)
+		}
+		if got := strings.ToLower(f.GetType().String()); got != typ {
+			t.Fatalf("TYPE of %s = %q, want %q", name, got, typ)
+		}
+	}
+	for _, name := range []string{"scimgw_scim_request_duration_seconds", "scimgw_portal_call_duration_seconds"} {
+		for _, s := range e.families[name].GetMetric() {
+			var bounds []float64
+			for _, b := range s.GetHistogram().GetBucket() {
+				bounds = append(bounds, b.GetUpperBound())
+			}
+			if want := append(slices.Clone(metrics.DurationBuckets), math.Inf(1)); !slices.Equal(bounds, want) {
+				t.Fatalf("%s buckets %v, want %v", name, bounds, want)
+			}
+		}
+	}
+}
+
+func TestInitialSeries(t *testing.T) {
+	e := scrape(t, metrics.New())
+	checks := []struct {
+		series string
+		v      float64
+	}{
+		{"scimgw_scim_auth_failures_total", 0},
+		{"scimgw_redis_errors_total", 0},
+		{"scimgw_redis_up", 1},
+		{"scimgw_breaker_state", 0},
+		{"scimgw_portal_in_flight", 0},
+		{"scimgw_portal_waiting", 0},
+		{`scimgw_config_reloads_total{result="ok"}`, 0},
+		{`scimgw_config_reloads_total{result="invalid"}`, 0},
+		{"scimgw_config_version", 0},
+	}
+	for _, c := range checks {
+		e.want(t, c.series, c.v)
+	}
+	if g := e.samples["go_goroutines"]; g < 1 {
+		t.Fatalf("go_goroutines = %v, want at least 1", g)
+	}
+	if runtime.GOOS == "linux" {
+		for _, name := range []string{"process_resident_memory_bytes", "process_open_fds", "process_max_fds", "process_start_time_seconds"} {
+			if v, ok := e.samples[name]; !ok || v <= 0 {
+				t.Fatalf("%s = %v (present %v), want a positive value on Linux", name, v, ok)
+			}
+		}
+		// CPU time comes from /proc in clock ticks (10ms): a fresh test process may have none yet.
+		if v, ok := e.samples["process_cpu_seconds_total"]; !ok || v < 0 {
+			t.Fatalf("process_cpu_seconds_total = %v (present %v), want a value of at least 0 on Linux", v, ok)
+		}
+	}
+	for _, name := range []string{"scimgw_scim_requests_total", "scimgw_scim_request_duration_seconds", "scimgw_cache_hits_total"} {
+		if _, ok := e.families[name]; ok {
+			t.Fatalf("labelled family %s with no series was rendered", name)
+		}
+	}
+}
+
+func TestRegistriesAreSeparate(t *testing.T) {
+	a, b := metrics.New(), metrics.New()
+	a.SCIMAuthFailure()
+	scrape(t, b).want(t, "scimgw_scim_auth_failures_total", 0)
+	scrape(t, a).want(t, "scimgw_scim_auth_failures_total", 1)
+	// Nothing lands on client_golang's global default registry.
+	n, err := testutil.GatherAndCount(prometheus.DefaultGatherer, "scimgw_scim_auth_failures_total", "scimgw_redis_up")
+	if err != nil {
+		t.Fatalf("gather default registry: %v", err)
+	}
+	if n != 0 {
+		t.Fatalf("default registry has %d scimgw series, want 0", n)
+	}
+}
+
+func TestBreakerStateValues(t *testing.T) {
+	m := metrics.New()
+	for _, tt := range []struct {
+		state string
+		want  float64
+	}{
+		{metrics.BreakerOpen, 2},
+		{metrics.BreakerHalfOpen, 1},
+		{metrics.BreakerClosed, 0},
+		{"bogus", 0}, // ignored: the gauge keeps its value
+	} {
+		t.Run(tt.state, func(t *testing.T) {
+			m.SetBreakerState(tt.state)
+			scrape(t, m).want(t, "scimgw_breaker_state", tt.want)
+		})
+	}
+}
+
+func TestConcurrentUpdates(t *testing.T) {
+	m := metrics.New()
+	const workers, each = 8, 500
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				m.ObserveSCIM("/scim/v2/Users", http.MethodPost, 201, time.Duration(i)*time.Millisecond)
+				m.ObservePortalCall("createUser", 201, time.Millisecond)
+				m.CacheHit(metrics.CacheUserID)
+			}
+		}()
+	}
+	// Scrapes while writers run must parse (and are checked by -race).
+	for range 5 {
+		scrape(t, m)
+	}
+	wg.Wait()
+	e := scrape(t, m)
+	e.want(t, `scimgw_scim_requests_total{method="POST",route="/scim/v2/Users",status="201"}`, workers*each)
+	e.want(t, `scimgw_scim_request_duration_seconds_count{method="POST",route="/scim/v2/Users"}`, workers*each)
+	e.want(t, `scimgw_portal_calls_total{op="createUser",status="201"}`, workers*each)
+	e.want(t, `scimgw_cache_hits_total{kind="user_id"}`, workers*each)
+	// Histogram buckets are cumulative and end at the count.
+	for _, s := range e.families["scimgw_scim_request_duration_seconds"].GetMetric() {
+		h := s.GetHistogram()
+		var prev uint64
+		for _, b := range h.GetBucket() {
+			if b.GetCumulativeCount() < prev {
+				t.Fatalf("bucket le=%v = %d is below the previous %d", b.GetUpperBound(), b.GetCumulativeCount(), prev)
+			}
+			prev = b.GetCumulativeCount()
+		}
+		if prev != h.GetSampleCount() || prev != workers*each {
+			t.Fatalf("+Inf bucket = %d, count %d, want %d", prev, h.GetSampleCount(), workers*each)
+		}
+	}
+}
+
+func BenchmarkObserveSCIM(b *testing.B) {
+	m := metrics.New()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.ObserveSCIM("/scim/v2/Users/:id", http.MethodGet, 200, 3*time.Millisecond)
+		}
+	})
+}
