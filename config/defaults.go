@@ -48,6 +48,9 @@ const (
 
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = "json"
+
+	DefaultTranslationBuffer    = 1000
+	DefaultTranslationRedaction = "keep"
 )
 
 // DefaultScopes are the OAuth scopes the gateway asks the portal for.
@@ -112,6 +115,8 @@ func (c *Config) ApplyDefaults() {
 	setInt(&c.Limits.MaxOperations, DefaultMaxOperations)
 	setStr(&c.Logging.Level, DefaultLogLevel)
 	setStr(&c.Logging.Format, DefaultLogFormat)
+	setInt(&c.Logging.Translation.Buffer, DefaultTranslationBuffer)
+	setStr(&c.Logging.Translation.Redaction, DefaultTranslationRedaction)
 	c.Mapping.ApplyDefaults()
 }
 

@@ -143,6 +143,7 @@ func secretKeys(c *Config) []secretKey {
 		secretKey{"store.redis", "password", "passwordFile", &c.Store.Redis.Password, &c.Store.Redis.PasswordFile},
 		secretKey{"upstream.auth", "clientSecret", "clientSecretFile", &a.ClientSecret, &a.ClientSecretFile},
 		secretKey{"upstream.auth", "token", "tokenFile", &a.Token, &a.TokenFile},
+		secretKey{"logging.translation", "hashKey", "hashKeyFile", &c.Logging.Translation.HashKey, &c.Logging.Translation.HashKeyFile},
 	)
 }
 

@@ -158,6 +158,17 @@ type Limits struct {
 
 // Logging configures the process log and the translation log.
 type Logging struct {
-	Level  string `yaml:"level"`  // debug | info | warn | error
-	Format string `yaml:"format"` // json | console
+	Level       string      `yaml:"level"`  // debug | info | warn | error
+	Format      string      `yaml:"format"` // json | console
+	Translation Translation `yaml:"translation"`
+}
+
+// Translation configures the translation log: one record per SCIM write (and read, with Reads),
+// redacted per attribute (mapping.users[].redact, and Redaction for attributes no rule names).
+type Translation struct {
+	Buffer      int    `yaml:"buffer"`    // records kept in memory per replica for /admin/translations
+	Reads       bool   `yaml:"reads"`     // also record GETs and lists
+	Redaction   string `yaml:"redaction"` // keep | mask | hash for values of attributes no rule names
+	HashKey     string `yaml:"hashKey"`   // HMAC key of hashed values; empty: random per process
+	HashKeyFile string `yaml:"hashKeyFile"`
 }

@@ -25,7 +25,11 @@ var (
 	logFormats       = []string{"json", "console"}
 	endpointMethods  = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	pathPlaceholders = []string{"idUser", "idGroup"}
+	redactions       = []string{"keep", "mask", "hash"}
 )
+
+// maxTranslationBuffer bounds the translation records kept in memory.
+const maxTranslationBuffer = 100000
 
 var placeholderPattern = regexp.MustCompile(`\{([^{}]*)\}`)
 
@@ -45,6 +49,13 @@ func Validate(c *Config) Problems {
 	v.positive("limits.maxOperations", int64(c.Limits.MaxOperations))
 	v.oneOf("logging.level", c.Logging.Level, logLevels)
 	v.oneOf("logging.format", c.Logging.Format, logFormats)
+	if b := c.Logging.Translation.Buffer; b < 1 || b > maxTranslationBuffer {
+		v.addf("logging.translation.buffer", "must be 1 to %d, not %d", maxTranslationBuffer, b)
+	}
+	v.oneOf("logging.translation.redaction", c.Logging.Translation.Redaction, redactions)
+	if k := c.Logging.Translation.HashKey; k != "" && len(k) < MinTokenLength {
+		v.addf("logging.translation.hashKey", "shorter than %d characters", MinTokenLength)
+	}
 	v.mapping(&c.Mapping)
 	return v.ps
 }

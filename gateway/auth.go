@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -77,18 +79,85 @@ func bearerToken(header string) (string, bool) {
 }
 
 // requireToken is the middleware that answers 401 (a SCIM error) without a valid bearer token.
-func requireToken(tokens *Tokens) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			tok, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
-			if ok {
-				if name, found := tokens.Match(tok); found {
-					c.Set(tokenNameKey, name)
-					return next(c)
-				}
+// Repeated failures from one address are answered more and more slowly (never blocked: the address
+// may be a proxy that Entra shares); a valid token is never delayed.
+func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		tok, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+		if ok {
+			if name, found := s.tokens.Match(tok); found {
+				c.Set(tokenNameKey, name)
+				s.startRecord(c, name)
+				return next(c)
 			}
-			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="scim"`)
-			return echo.ErrUnauthorized
 		}
+		s.metrics.SCIMAuthFailure()
+		if d := s.auth.failure(c.RealIP(), time.Now()); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-c.Request().Context().Done():
+				t.Stop()
+			}
+		}
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="scim"`)
+		return echo.ErrUnauthorized
+	}
+}
+
+// Failed-authentication slowdown: after authFreeFailures failures from one address within
+// authWindow, each further 401 waits authBaseDelay, doubling up to authMaxDelay.
+const (
+	authFreeFailures = 5
+	authWindow       = time.Minute
+	authBaseDelay    = 100 * time.Millisecond
+	authMaxDelay     = 2 * time.Second
+	authMaxTracked   = 10000
+)
+
+// authThrottle counts failed authentications per client address.
+type authThrottle struct {
+	mu    sync.Mutex
+	addrs map[string]*authFailures
+}
+
+type authFailures struct {
+	count int
+	first time.Time
+}
+
+func newAuthThrottle() *authThrottle { return &authThrottle{addrs: make(map[string]*authFailures)} }
+
+// failure records a failed authentication from addr and returns how long to delay its answer.
+func (t *authThrottle) failure(addr string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := t.addrs[addr]
+	if f == nil || now.Sub(f.first) > authWindow {
+		if len(t.addrs) >= authMaxTracked {
+			t.sweep(now)
+		}
+		f = &authFailures{first: now}
+		t.addrs[addr] = f
+	}
+	f.count++
+	over := f.count - authFreeFailures
+	if over <= 0 {
+		return 0
+	}
+	d := authBaseDelay << min(over-1, 10)
+	return min(d, authMaxDelay)
+}
+
+// sweep forgets addresses whose window has passed; if none has, it forgets them all (a flood of
+// addresses must not grow memory without bound).
+func (t *authThrottle) sweep(now time.Time) {
+	for a, f := range t.addrs {
+		if now.Sub(f.first) > authWindow {
+			delete(t.addrs, a)
+		}
+	}
+	if len(t.addrs) >= authMaxTracked {
+		clear(t.addrs)
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"go.uber.org/zap"
 
+	"github.com/scim-gateway/scim-gateway/gateway/metrics"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
@@ -57,7 +59,10 @@ type Options struct {
 	Tokens *Tokens
 	Store  *store.Store
 	Live   *Live
-	Hooks  Hooks
+	// Metrics receives the front end's metrics; nil: a private, unexposed set.
+	Metrics *metrics.Metrics
+	// Translog records every SCIM write (and reads, when configured); nil: records are discarded.
+	Translog *translog.Logger
 	// PortalContext prepares a request's context for portal calls (upstream.WithRequestID forwards the
 	// request id); nil leaves it as is.
 	PortalContext func(ctx context.Context, requestID string) context.Context
@@ -69,7 +74,9 @@ type Server struct {
 	logger    *zap.Logger
 	tokens    *Tokens
 	store     *store.Store
-	metrics   Hooks
+	metrics   *metrics.Metrics
+	translog  *translog.Logger
+	auth      *authThrottle
 	portalCtx func(ctx context.Context, requestID string) context.Context
 	live      atomic.Pointer[Live]
 }
@@ -81,7 +88,13 @@ func New(opts Options) *Server {
 		logger = zap.NewNop()
 	}
 	s := &Server{logger: logger.With(zap.String("component", "gateway")), tokens: opts.Tokens, store: opts.Store,
-		metrics: opts.Hooks, portalCtx: opts.PortalContext}
+		metrics: opts.Metrics, translog: opts.Translog, portalCtx: opts.PortalContext, auth: newAuthThrottle()}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
+	}
+	if s.translog == nil {
+		s.translog, _ = translog.New(translog.Options{Logger: zap.NewNop(), Config: translog.DefaultConfig()})
+	}
 	s.live.Store(opts.Live)
 
 	e := echo.New()
@@ -96,11 +109,12 @@ func New(opts Options) *Server {
 			return err
 		}}))
 	e.Use(s.withLive)
+	e.Use(s.observe)
 
 	// Authentication is route-level middleware, not group middleware: echo registers a catch-all
 	// route for a group with middleware, which would turn every 405 into a 404.
 	g := e.Group(Base)
-	auth := requireToken(s.tokens)
+	auth := s.requireToken
 	(&discovery{s: s}).mount(g, auth)
 	(&users{s: s}).mount(g, auth)
 	s.echo = e

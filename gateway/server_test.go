@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -213,5 +215,54 @@ func TestRequestID(t *testing.T) {
 	w = do(t, h, http.MethodGet, "/scim/v2/ServiceProviderConfig", testToken, "")
 	if got := w.Header().Get(HeaderRequestID); len(got) != 32 {
 		t.Fatalf("generated X-Request-Id = %q, want 32 hex characters", got)
+	}
+}
+
+func TestAuthThrottle(t *testing.T) {
+	th := newAuthThrottle()
+	now := time.Unix(1000, 0)
+	var got []time.Duration
+	for range authFreeFailures + 6 {
+		got = append(got, th.failure("10.0.0.1", now))
+	}
+	for i := range authFreeFailures {
+		if got[i] != 0 {
+			t.Fatalf("failure %d delayed %v; the first %d are free", i+1, got[i], authFreeFailures)
+		}
+	}
+	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, 2 * time.Second}
+	for i, w := range want {
+		if got[authFreeFailures+i] != w {
+			t.Fatalf("delays after the free failures = %v, want %v", got[authFreeFailures:], want)
+		}
+	}
+	if d := th.failure("10.0.0.2", now); d != 0 {
+		t.Fatalf("another address delayed %v", d)
+	}
+	if d := th.failure("10.0.0.1", now.Add(authWindow+time.Second)); d != 0 {
+		t.Fatalf("after the window: delayed %v", d)
+	}
+	for i := range authMaxTracked + 10 {
+		th.failure(fmt.Sprintf("addr-%d", i), now)
+	}
+	if n := len(th.addrs); n > authMaxTracked {
+		t.Fatalf("tracking %d addresses, cap %d", n, authMaxTracked)
+	}
+}
+
+func TestAuthFailuresSlowDown(t *testing.T) {
+	s := newTestServer(t)
+	h := s.Handler()
+	for range authFreeFailures {
+		do(t, h, http.MethodGet, "/scim/v2/ServiceProviderConfig", "wrong", "")
+	}
+	start := time.Now()
+	w := do(t, h, http.MethodGet, "/scim/v2/ServiceProviderConfig", "wrong", "")
+	if w.Code != http.StatusUnauthorized || time.Since(start) < authBaseDelay {
+		t.Fatalf("6th failure: %d after %v, want 401 after at least %v", w.Code, time.Since(start), authBaseDelay)
+	}
+	// A valid token from the same address is never delayed or refused.
+	if w := do(t, h, http.MethodGet, "/scim/v2/ServiceProviderConfig", testToken, ""); w.Code != http.StatusOK {
+		t.Fatalf("valid token after failures: %d", w.Code)
 	}
 }

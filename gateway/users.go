@@ -16,6 +16,7 @@ import (
 
 	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
@@ -370,14 +371,20 @@ func (h *users) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nu, _, err := l.Mapping.ToPortalUser(req)
+	rec := record(c)
+	rec.SetUserName(req.Str("userName"))
+	nu, changes, err := l.Mapping.ToPortalUser(req)
 	if err != nil {
 		return err
 	}
+	rec.AddChanges(changes...)
 	login := store.NormaliseLogin(nu.Domain, nu.UserName)
 	if l.DryRun {
 		res := req.Clone()
 		res["id"] = dryRunPrefix + hashHex(login)[:24]
+		rec.SetSCIMID(res.ID())
+		rec.SetDryRun(true)
+		rec.SetOutcome(translog.OutcomeDryRun)
 		c.Response().Header().Set(HeaderDryRun, "true")
 		return writeSCIM(c, http.StatusCreated, res)
 	}
@@ -390,9 +397,19 @@ func (h *users) create(c echo.Context) error {
 	})
 }
 
+// createContext is the context of a create's portal and store calls: the request's values without its
+// cancellation. A client that gives up mid-create (its own timeout shorter than the portal's latency)
+// must not cut the create short: the portal may already have stored the user, and only a create that
+// runs to its end records that its 201 never reached the client, which is what answers the client's
+// retry 201 rather than 409. It stays bounded: each portal call by upstream.timeout, the lock wait by
+// createLockWait, each store call by the Redis timeouts.
+func createContext(c echo.Context) context.Context {
+	return context.WithoutCancel(c.Request().Context())
+}
+
 // createOnce runs one create under the login's lock and answers status, location and body.
 func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu translator.NewPortalUser, login, fp string) (int, string, []byte, error) {
-	ctx := c.Request().Context()
+	ctx := createContext(c)
 	st := h.s.store
 	lockCtx, cancel := context.WithTimeout(ctx, createLockWait)
 	unlock, err := st.LockCreate(lockCtx, store.User, login, createLockHold)
@@ -412,7 +429,7 @@ func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu 
 	u, err := l.Portal.CreateUser(ctx, nu)
 	switch translator.ErrorCode(err) {
 	case "":
-		return h.created(c, l, u, login, fp)
+		return h.created(c, l, u, login, fp, translog.OutcomeCreated)
 	case translator.EConflict, translator.EOutcomeUnknown:
 	default:
 		return 0, "", nil, h.portalErr(l, err)
@@ -442,16 +459,20 @@ func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu 
 	ours := translator.ErrorCode(createErr) == translator.EOutcomeUnknown ||
 		(hasPrev && !prev.Delivered && prev.Fingerprint == fp && (prev.ID == "" || prev.ID == existing.GUIDUser))
 	if same && ours {
-		return h.created(c, l, existing, login, fp)
+		return h.created(c, l, existing, login, fp, translog.OutcomeReplayed)
 	}
 	h.remember(ctx, existing)
+	h.s.createOutcome(c, translog.ResourceUser, translog.OutcomeConflict)
+	record(c).SetSCIMID(existing.GUIDUser)
 	return 0, "", nil, &translator.Error{Code: translator.EConflict, ScimType: translator.ScimUniqueness,
 		Message: "a user with this userName already exists in the portal (id " + existing.GUIDUser + ")", Err: createErr}
 }
 
-// created records a create that the portal made (or that a retry found) and answers 201.
-func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login, fp string) (int, string, []byte, error) {
-	ctx := c.Request().Context()
+// created records a create that the portal made (or that a retry found, or a restore) and answers 201.
+func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login, fp, outcome string) (int, string, []byte, error) {
+	ctx := createContext(c)
+	h.s.createOutcome(c, translog.ResourceUser, outcome)
+	record(c).SetSCIMID(u.GUIDUser)
 	h.s.storeErr(h.s.store.PutCreateRecord(ctx, store.User, login, store.CreateRecord{Fingerprint: fp, ID: u.GUIDUser}))
 	h.remember(ctx, u)
 	res := h.render(c, l, u)
@@ -460,7 +481,7 @@ func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login,
 		return 0, "", nil, err
 	}
 	c.Set(deliveredKey, func() {
-		h.s.storeErr(h.s.store.PutCreateRecord(context.WithoutCancel(ctx), store.User, login,
+		h.s.storeErr(h.s.store.PutCreateRecord(ctx, store.User, login,
 			store.CreateRecord{Fingerprint: fp, ID: u.GUIDUser, Delivered: true}))
 	})
 	return http.StatusCreated, baseURL(c) + "/Users/" + u.GUIDUser, b, nil
@@ -469,7 +490,7 @@ func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login,
 // restore brings back a user deleted in disable mode: the request's values, the deletion mark
 // removed, enabled again unless the request says active false; 201 with the same id.
 func (h *users) restore(c echo.Context, l *Live, u translator.PortalUser, req translator.Resource, login, fp string) (int, string, []byte, error) {
-	ctx := c.Request().Context()
+	ctx := createContext(c)
 	if err := requireEndpoints(l, config.OpUpdateUser, config.OpEnableUser); err != nil {
 		return 0, "", nil, err
 	}
@@ -498,7 +519,7 @@ func (h *users) restore(c echo.Context, l *Live, u translator.PortalUser, req tr
 		}
 		updated.Enabled = enable
 	}
-	return h.created(c, l, updated, login, fp)
+	return h.created(c, l, updated, login, fp, translog.OutcomeRestored)
 }
 
 // existing reads the user a create collided with: by the portal's existingIdUser, else by login.
@@ -579,9 +600,15 @@ func (h *users) replace(c echo.Context) error {
 // the request recomputes the difference and converges.
 func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired translator.Resource, okStatus int) error {
 	ctx := c.Request().Context()
+	rec := record(c)
+	rec.SetUserName(desired.Str("userName"))
 	diff, err := l.Mapping.Diff(u, desired)
 	if err != nil {
 		return err
+	}
+	rec.AddChanges(diff.Changes...)
+	if diff.Empty() {
+		rec.SetOutcome(translog.OutcomeUnchanged)
 	}
 	var needed []string
 	if !diff.Patch.Empty() {
@@ -594,6 +621,8 @@ func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired
 		return err
 	}
 	if l.DryRun {
+		rec.SetDryRun(true)
+		rec.SetOutcome(translog.OutcomeDryRun)
 		c.Response().Header().Set(HeaderDryRun, "true")
 		res := desired.Clone()
 		res["id"] = u.GUIDUser
@@ -622,6 +651,9 @@ func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired
 			return h.portalErr(l, err)
 		}
 		u.Enabled = *diff.Active
+	}
+	if !diff.Empty() {
+		rec.SetOutcome(translog.OutcomeUpdated)
 	}
 	return h.answerUpdate(c, okStatus, h.render(c, l, u))
 }
@@ -660,16 +692,22 @@ func (h *users) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	rec := record(c)
+	rec.SetUserName(h.render(c, l, u).Str("userName"))
 	if l.DryRun {
+		rec.SetDryRun(true)
+		rec.SetOutcome(translog.OutcomeDryRun)
 		c.Response().Header().Set(HeaderDryRun, "true")
 		return noContent(c)
 	}
 	if l.OnDelete == OnDeleteDelete {
+		rec.SetOutcome(translog.OutcomeDeleted)
 		if err := l.Portal.DeleteUser(ctx, u.IDUser); err != nil && translator.ErrorCode(err) != translator.ENotFound {
 			return h.portalErr(l, err)
 		}
 		h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.User, u.GUIDUser))
 	} else {
+		rec.SetOutcome(translog.OutcomeDisabled)
 		if u.Enabled {
 			if err := l.Portal.DisableUser(ctx, u.IDUser); err != nil {
 				return h.portalErr(l, err)
@@ -749,21 +787,27 @@ func hashHex(s string) string {
 	return hex.EncodeToString(d[:])
 }
 
+// createOutcome counts a create's outcome and notes it in the translation record.
+func (s *Server) createOutcome(c echo.Context, resource, outcome string) {
+	s.metrics.CreateOutcome(resource, outcome)
+	record(c).SetOutcome(outcome)
+}
+
 // storeErr counts and logs a store failure: the request goes on without the cache.
 func (s *Server) storeErr(err error) {
 	if err == nil {
 		return
 	}
-	if s.metrics.StoreError != nil {
-		s.metrics.StoreError()
-	}
+	s.metrics.RedisError()
 	s.logger.Debug("store call failed; going on without the cache", zap.Error(err))
 }
 
 // cacheResult counts a cache lookup.
 func (s *Server) cacheResult(kind string, hit bool, err error) {
 	s.storeErr(err)
-	if s.metrics.Cache != nil {
-		s.metrics.Cache(kind, hit)
+	if hit {
+		s.metrics.CacheHit(kind)
+	} else {
+		s.metrics.CacheMiss(kind)
 	}
 }

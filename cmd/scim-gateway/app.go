@@ -15,7 +15,9 @@ import (
 
 	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/gateway"
+	"github.com/scim-gateway/scim-gateway/gateway/metrics"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
@@ -44,10 +46,12 @@ type App struct {
 	translation *zap.Logger
 	level       zap.AtomicLevel
 
-	kv     store.KV
-	tokens *gateway.Tokens
-	server *gateway.Server
-	admin  *gateway.Admin
+	kv       store.KV
+	metrics  *metrics.Metrics
+	translog *translog.Logger
+	tokens   *gateway.Tokens
+	server   *gateway.Server
+	admin    *gateway.Admin
 
 	scimSrv, adminSrv *http.Server
 	scimLn, adminLn   net.Listener
@@ -58,7 +62,9 @@ type App struct {
 	client  *upstream.Client
 	version atomic.Int64
 
-	serveErr chan error
+	serveErr  chan error
+	stop      chan struct{}
+	closeOnce sync.Once
 }
 
 // NewApp builds the gateway from a loaded, valid configuration. Nothing listens until Start.
@@ -70,7 +76,12 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{opts: opts, logger: logger, translation: translation, level: level, cfg: cfg, serveErr: make(chan error, 2)}
+	a := &App{opts: opts, logger: logger, translation: translation, level: level, cfg: cfg,
+		serveErr: make(chan error, 2), stop: make(chan struct{}), metrics: metrics.New()}
+	a.translog, err = translog.New(translog.Options{Logger: translation, Config: translogConfig(cfg)})
+	if err != nil {
+		return nil, err
+	}
 	store.RouteRedisLogs(logger)
 	a.kv, err = store.Open(cfg.Store.Redis, logger)
 	if err != nil {
@@ -85,16 +96,61 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	a.client = client
 	a.tokens = gateway.NewTokens(scimTokens(cfg))
 	a.server = gateway.New(gateway.Options{
-		Logger: logger,
-		Tokens: a.tokens,
-		Store:  store.New(a.kv, store.Options{MappingTTL: cfg.Store.Redis.MappingTTL}),
-		Live:   live,
+		Logger:   logger,
+		Tokens:   a.tokens,
+		Store:    store.New(a.kv, store.Options{MappingTTL: cfg.Store.Redis.MappingTTL}),
+		Live:     live,
+		Metrics:  a.metrics,
+		Translog: a.translog,
 		PortalContext: func(ctx context.Context, requestID string) context.Context {
 			return upstream.WithRequestID(ctx, requestID)
 		},
 	})
 	a.admin = gateway.NewAdmin(gateway.AdminOptions{Token: cfg.Admin.Token, Readiness: a.readiness})
+	a.admin.Handle("GET /metrics", a.metrics.Handler())
+	a.admin.Handle("GET /admin/translations", a.admin.RequireToken(a.translog.Handler()))
+	a.metrics.SetPortalQueue(func() int { return a.portalClient().InFlight() }, func() int { return a.portalClient().Waiting() })
+	a.metrics.SetConfigVersion(a.version.Load())
 	return a, nil
+}
+
+// translogConfig is the translation log's part of the configuration. Per-attribute redaction comes
+// from the mapping rules (each change carries its rule's policy); the policy here covers the rest.
+func translogConfig(cfg *config.Config) translog.Config {
+	t := cfg.Logging.Translation
+	return translog.Config{Buffer: t.Buffer, Reads: t.Reads, Redaction: translog.Policy{
+		HashKey: t.HashKey, Default: t.Redaction, Attributes: translog.DefaultAttributes(),
+	}}
+}
+
+func (a *App) portalClient() *upstream.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.client
+}
+
+// onPortalCall records every portal call attempt in the request's translation record and in metrics.
+func (a *App) onPortalCall(ctx context.Context, info upstream.CallInfo) {
+	a.metrics.ObservePortalCall(info.Op, info.Status, info.Duration)
+	if info.Attempt > 1 {
+		a.metrics.PortalRetry(info.Op)
+	}
+	if info.Op == upstream.OpToken {
+		return
+	}
+	call := translog.Call{Op: info.Op, Method: info.Method, PathTemplate: info.PathTemplate, Status: info.Status,
+		Duration: info.Duration, Attempt: info.Attempt}
+	if info.Err != nil {
+		call.Error = info.Err.Error()
+	}
+	translog.AddCall(ctx, call)
+}
+
+// onBreakerChange is called by the portal client's breaker (under its lock: keep it quick).
+func (a *App) onBreakerChange(from, to string) {
+	a.metrics.BreakerTransition(from, to)
+	a.metrics.SetBreakerState(to)
+	a.logger.Warn("portal circuit breaker changed state", zap.String("from", from), zap.String("to", to))
 }
 
 // buildLive builds the parts of the gateway that a reload replaces: the portal client and mapping.
@@ -103,7 +159,11 @@ func (a *App) buildLive(cfg *config.Config) (*gateway.Live, *upstream.Client, er
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := upstream.New(cfg.Upstream, upstream.Options{Logger: a.logger.With(zap.String("component", "upstream"))})
+	client, err := upstream.New(cfg.Upstream, upstream.Options{
+		Logger:          a.logger.With(zap.String("component", "upstream")),
+		OnCall:          a.onPortalCall,
+		OnBreakerChange: a.onBreakerChange,
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,16 +194,13 @@ func scimTokens(cfg *config.Config) []gateway.Token {
 
 // readiness is the detail of /readyz.
 func (a *App) readiness() gateway.Readiness {
-	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load()}
+	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load(), Breaker: a.portalClient().BreakerState()}
 	if rs, ok := a.kv.(*store.Redis); ok {
 		r.Redis = "ok"
 		if !rs.Healthy() {
 			r.Redis = "degraded"
 		}
 	}
-	a.mu.Lock()
-	r.Breaker = a.client.BreakerState()
-	a.mu.Unlock()
 	return r
 }
 
@@ -178,6 +235,7 @@ func (a *App) Start() error {
 	}
 	go a.serve(a.scimSrv, a.scimLn)
 	go a.serve(a.adminSrv, a.adminLn)
+	go a.watchRedis()
 	if a.opts.ConfigPath != "" {
 		a.watcher, err = config.NewWatcher(a.opts.ConfigPath, a.opts.Environ, cfg, a.reload, a.reloadFailed)
 		if err != nil {
@@ -190,6 +248,24 @@ func (a *App) Start() error {
 	a.logger.Info("serving", zap.String("scim", a.scimLn.Addr().String()), zap.String("admin", a.adminLn.Addr().String()),
 		zap.Bool("dryRun", cfg.DryRun), zap.String("onDelete", cfg.Deprovision.OnDelete))
 	return nil
+}
+
+// watchRedis keeps the Redis health gauge current.
+func (a *App) watchRedis() {
+	rs, ok := a.kv.(*store.Redis)
+	if !ok {
+		return
+	}
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		a.metrics.SetRedisUp(rs.Healthy())
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (a *App) serve(srv *http.Server, ln net.Listener) {
@@ -219,6 +295,9 @@ func (a *App) reload(cfg *config.Config) {
 	a.mu.Unlock()
 	a.version.Add(1)
 	live, client, err := a.buildLive(cfg)
+	if err == nil {
+		err = a.translog.SetConfig(translogConfig(cfg))
+	}
 	if err != nil {
 		a.version.Add(-1)
 		a.reloadFailed(err)
@@ -238,10 +317,13 @@ func (a *App) reload(cfg *config.Config) {
 	a.mu.Unlock()
 	// The old client's idle connections go once its requests have had time to finish.
 	time.AfterFunc(old.Upstream.Timeout*2, oldClient.Close)
+	a.metrics.ConfigReload(true)
+	a.metrics.SetConfigVersion(a.version.Load())
 	a.logger.Info("configuration reloaded", zap.Int64("version", a.version.Load()))
 }
 
 func (a *App) reloadFailed(err error) {
+	a.metrics.ConfigReload(false)
 	a.logger.Error("configuration change refused; keeping the running configuration", zap.Error(err))
 }
 
@@ -262,6 +344,10 @@ func (a *App) Run(ctx context.Context) error {
 // Shutdown fails readiness first, waits DrainDelay, lets in-flight requests finish (up to
 // server.shutdownTimeout), then closes everything.
 func (a *App) Shutdown() {
+	if a.scimSrv == nil { // never started
+		a.Close()
+		return
+	}
 	a.logger.Info("shutting down: readiness fails, in-flight requests finish")
 	a.admin.SetDraining()
 	time.Sleep(a.opts.DrainDelay)
@@ -276,12 +362,13 @@ func (a *App) Shutdown() {
 
 // Close releases the store, the watcher and the portal client.
 func (a *App) Close() {
-	if a.watcher != nil {
-		_ = a.watcher.Close()
-	}
-	_ = a.kv.Close()
-	a.mu.Lock()
-	a.client.Close()
-	a.mu.Unlock()
-	_ = a.logger.Sync()
+	a.closeOnce.Do(func() {
+		close(a.stop)
+		if a.watcher != nil {
+			_ = a.watcher.Close()
+		}
+		_ = a.kv.Close()
+		a.portalClient().Close()
+		_ = a.logger.Sync()
+	})
 }

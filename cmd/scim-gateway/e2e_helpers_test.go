@@ -274,7 +274,10 @@ func strp(p *string) string {
 // lockedWriter serialises writes to a buffer shared by the loggers and the test.
 type lockedWriter struct {
 	mu sync.Mutex
-	w  *bytes.Buffer
+	w  interface {
+		io.Writer
+		String() string
+	}
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {

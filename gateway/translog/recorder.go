@@ -140,6 +140,16 @@ func (r *Recorder) SetOutcome(outcome string) {
 	r.mu.Unlock()
 }
 
+// Outcome returns the outcome set so far, or "".
+func (r *Recorder) Outcome() string {
+	if r == nil {
+		return ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rec.Outcome
+}
+
 // SetDryRun marks the request as translated in dry-run mode.
 func (r *Recorder) SetDryRun(dryRun bool) {
 	if r == nil {

@@ -1,0 +1,108 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"github.com/scim-gateway/scim-gateway/gateway/translog"
+)
+
+// observe is the middleware that measures every request, writes the access log (no PII: filter values
+// in the query string are masked) and finishes the request's translation record.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err) // render now, so that the status is known here
+		}
+		req, res := c.Request(), c.Response()
+		status, route, d := res.Status, c.Path(), time.Since(start)
+		s.metrics.ObserveSCIM(route, req.Method, status, d)
+		if rec := translog.FromContext(req.Context()); rec != nil {
+			if o := rec.Outcome(); o == "" || (status >= http.StatusBadRequest && o != translog.OutcomeConflict) {
+				rec.SetOutcome(defaultOutcome(status))
+			}
+			if err != nil && status >= http.StatusBadRequest {
+				if body, ok := RenderedError(c); ok {
+					rec.SetError(errorDetail(body))
+				}
+			}
+			if r, emitted := rec.Finish(status); emitted {
+				s.metrics.Translation(r.Op, r.Outcome)
+			}
+		}
+		s.logger.Info("scim request",
+			zap.String("requestId", RequestID(c)),
+			zap.String("token", TokenName(c)),
+			zap.String("method", req.Method),
+			zap.String("route", route),
+			zap.String("query", translog.RedactQuery(req.URL.RawQuery)),
+			zap.Int("status", status),
+			zap.Duration("duration", d),
+			zap.String("remote", c.RealIP()),
+		)
+		return nil
+	}
+}
+
+func defaultOutcome(status int) string {
+	switch {
+	case status == http.StatusNotFound:
+		return translog.OutcomeNotFound
+	case status >= http.StatusBadRequest:
+		return translog.OutcomeFailed
+	default:
+		return translog.OutcomeFound
+	}
+}
+
+type detailError string
+
+func (e detailError) Error() string { return string(e) }
+
+func errorDetail(b ErrorBody) error {
+	return detailError(strings.TrimSpace(b.Status + " " + b.ScimType + ": " + b.Detail))
+}
+
+// startRecord begins the translation record of an authenticated SCIM request on a resource route.
+func (s *Server) startRecord(c echo.Context, tokenName string) {
+	path := c.Path()
+	var resource string
+	switch {
+	case strings.HasPrefix(path, Base+"/Users"):
+		resource = translog.ResourceUser
+	case strings.HasPrefix(path, Base+"/Groups"):
+		resource = translog.ResourceGroup
+	default:
+		return
+	}
+	var op string
+	switch c.Request().Method {
+	case http.MethodPost:
+		op = translog.OpCreate
+	case http.MethodPut:
+		op = translog.OpReplace
+	case http.MethodPatch:
+		op = translog.OpPatch
+	case http.MethodDelete:
+		op = translog.OpDelete
+	default:
+		op = translog.OpList
+		if strings.HasSuffix(path, "/:id") {
+			op = translog.OpGet
+		}
+	}
+	rec := s.translog.Start(RequestID(c), tokenName)
+	rec.SetOperation(op, resource)
+	rec.SetSCIMID(c.Param("id"))
+	r := c.Request()
+	c.SetRequest(r.WithContext(translog.WithRecorder(r.Context(), rec)))
+}
+
+// record returns the request's translation record (nil, and safe to use, when it has none).
+func record(c echo.Context) *translog.Recorder { return translog.FromContext(c.Request().Context()) }
