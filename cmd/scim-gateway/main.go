@@ -24,6 +24,8 @@ Usage:
   scim-gateway [serve] --config FILE          serve SCIM and the admin port (the default command)
   scim-gateway check-config --config FILE     print every configuration problem; exit 1 if there is one
   scim-gateway demo [--listen ADDR]           run the gateway with an embedded reference portal
+  scim-gateway translate --config FILE --op create|replace|patch [--current FILE] < request.json
+                                              print the portal calls a SCIM User request would make
   scim-gateway probe --url URL                exit 0 if URL answers 2xx (container health checks)
   scim-gateway version                        print the version
 
@@ -32,11 +34,11 @@ case, e.g. SCIMGW_UPSTREAM_BASEURL. See the README for every key.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run executes one command and returns the process exit code.
-func run(args, environ []string, stdout, stderr io.Writer) int {
+func run(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -49,6 +51,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		return checkConfigCmd(args, environ, stdout, stderr)
 	case "demo":
 		err = demoCmd(args, stdout, stderr)
+	case "translate":
+		err = translateCmd(args, environ, stdin, stdout, stderr)
 	case "probe":
 		err = probeCmd(args, stderr)
 	case "version":
