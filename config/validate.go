@@ -193,6 +193,9 @@ func (v *validator) upstream(u *Upstream) {
 	v.auth(&u.Auth)
 	v.endpoints(u.Endpoints)
 	v.tls(p+".tls", u.TLS)
+	if u.TLS.Enabled && strings.HasPrefix(strings.ToLower(u.BaseURL), "http://") {
+		v.addf(p+".tls.enabled", "baseURL is http://: TLS to the portal follows the scheme, so use https://")
+	}
 	v.positiveDuration(p+".timeout", u.Timeout)
 	v.positive(p+".maxInFlight", int64(u.MaxInFlight))
 	v.notNegativeDuration(p+".queueWait", u.QueueWait)

@@ -28,6 +28,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{"defaults and the required keys are valid", func(c *Config) {}, nil},
 		{"port 0 on both listeners", func(c *Config) { c.Server.Listen, c.Admin.Listen = ":0", "127.0.0.1:0" }, nil},
+		{"TLS asked for over http", func(c *Config) { c.Upstream.BaseURL = "http://portal/p"; c.Upstream.TLS.Enabled = true },
+			map[string]string{"upstream.tls.enabled": "use https://"}},
 		{"patch status 200", func(c *Config) { c.Server.PatchStatus = 200 }, nil},
 		{"patch status 201", func(c *Config) { c.Server.PatchStatus = 201 },
 			map[string]string{"server.patchStatus": "must be 204 or 200"}},
