@@ -117,6 +117,7 @@ func New(opts Options) *Server {
 	auth := s.requireToken
 	(&discovery{s: s}).mount(g, auth)
 	(&users{s: s}).mount(g, auth)
+	(&groups{s: s}).mount(g, auth)
 	s.echo = e
 	return s
 }

@@ -1,0 +1,146 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/translator"
+)
+
+func TestBounded(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name      string
+		n, limit  int
+		failAt    int // -1: never
+		wantCalls int // -1: do not check (concurrent calls may start before the failure is seen)
+		wantErr   error
+	}{
+		{"none", 0, 4, -1, 0, nil},
+		{"all succeed", 100, 4, -1, 100, nil},
+		{"limit 1 stops at the first failure", 10, 1, 2, 3, boom},
+		{"limit above n", 3, 16, -1, 3, nil},
+		{"failure with calls in flight", 100, 8, 5, -1, boom},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls, inFlight, peak atomic.Int64
+			var seenMu sync.Mutex
+			seen := map[int]bool{}
+			err := bounded(context.Background(), tc.n, tc.limit, func(_ context.Context, i int) error {
+				calls.Add(1)
+				now := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for {
+					p := peak.Load()
+					if now <= p || peak.CompareAndSwap(p, now) {
+						break
+					}
+				}
+				seenMu.Lock()
+				if seen[i] {
+					t.Errorf("index %d called twice", i)
+				}
+				seen[i] = true
+				seenMu.Unlock()
+				if i == tc.failAt {
+					return boom
+				}
+				return nil
+			})
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error = %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantCalls >= 0 && calls.Load() != int64(tc.wantCalls) {
+				t.Fatalf("calls = %d, want %d", calls.Load(), tc.wantCalls)
+			}
+			if tc.wantErr != nil && calls.Load() >= int64(tc.n) {
+				t.Fatalf("calls = %d: every call started after a failure", calls.Load())
+			}
+			if peak.Load() > int64(tc.limit) {
+				t.Fatalf("%d calls in flight, limit %d", peak.Load(), tc.limit)
+			}
+		})
+	}
+}
+
+func TestBoundedCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls atomic.Int64
+	err := bounded(ctx, 10, 1, func(context.Context, int) error {
+		if calls.Add(1) == 2 {
+			cancel()
+		}
+		return nil
+	})
+	if translator.ErrorCode(err) != translator.EUnavailable {
+		t.Fatalf("error = %v, want EUnavailable", err)
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("calls = %d, want 2", calls.Load())
+	}
+}
+
+func TestUnknownMembers(t *testing.T) {
+	many := make([]string, 12)
+	for i := range many {
+		many[i] = "id-" + string(rune('a'+i))
+	}
+	tests := []struct {
+		name     string
+		ids      []string
+		contains []string
+		absent   []string
+	}{
+		{"one", []string{"u-1"}, []string{`a member id that is not a provisioned user: "u-1"`}, nil},
+		{"two", []string{"u-1", "u-2"}, []string{`member ids that are`, `"u-1", "u-2"`}, []string{"more"}},
+		{"more than are named", many, []string{`"id-a"`, `"id-j"`, "and 2 more"}, []string{`"id-k"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := translator.AsError(unknownMembers(tc.ids))
+			if e == nil || e.Code != translator.EInvalid || e.ScimType != translator.ScimInvalidValue || e.Target != "members" {
+				t.Fatalf("error = %#v", e)
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(e.Message, s) {
+					t.Fatalf("message %q does not contain %q", e.Message, s)
+				}
+			}
+			for _, s := range tc.absent {
+				if strings.Contains(e.Message, s) {
+					t.Fatalf("message %q contains %q", e.Message, s)
+				}
+			}
+		})
+	}
+}
+
+func TestGroupLookupKey(t *testing.T) {
+	tests := []struct {
+		name      string
+		push      []translator.PortalFilter
+		wantAttr  store.Attr
+		wantValue string
+	}{
+		{"none", nil, "", ""},
+		{"name, lower-cased", []translator.PortalFilter{{Field: translator.FieldName, Value: "Sales"}}, store.Login, "sales"},
+		{"externalKey, exact", []translator.PortalFilter{{Field: translator.FieldExternalKey, Value: "Ext-1"}}, store.ExternalID, "Ext-1"},
+		{"name wins over externalKey", []translator.PortalFilter{
+			{Field: translator.FieldExternalKey, Value: "Ext-1"}, {Field: translator.FieldName, Value: "Sales"}}, store.Login, "sales"},
+		{"guid is not a lookup", []translator.PortalFilter{{Field: translator.FieldGUIDGroup, Value: "g"}}, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			attr, value := groupLookupKey(tc.push)
+			if attr != tc.wantAttr || value != tc.wantValue {
+				t.Fatalf("got (%q, %q), want (%q, %q)", attr, value, tc.wantAttr, tc.wantValue)
+			}
+		})
+	}
+}
