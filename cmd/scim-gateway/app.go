@@ -245,7 +245,7 @@ func (a *App) Start() error {
 			go func() { _ = a.watcher.Run(context.Background()) }()
 		}
 	}
-	a.logger.Info("serving", zap.String("scim", a.scimLn.Addr().String()), zap.String("admin", a.adminLn.Addr().String()),
+	a.logger.Info("serving", zap.String("version", version), zap.String("scim", a.scimLn.Addr().String()), zap.String("admin", a.adminLn.Addr().String()),
 		zap.Bool("dryRun", cfg.DryRun), zap.String("onDelete", cfg.Deprovision.OnDelete))
 	return nil
 }
