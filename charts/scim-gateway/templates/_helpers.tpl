@@ -1,0 +1,223 @@
+{{/*
+Names.
+*/}}
+{{- define "scim-gateway.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "scim-gateway.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "scim-gateway.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The admin Service, also the helm test's target. */}}
+{{- define "scim-gateway.adminServiceName" -}}
+{{- printf "%s-admin" (include "scim-gateway.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "scim-gateway.redisFullname" -}}
+{{- printf "%s-redis" (include "scim-gateway.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "scim-gateway.secretName" -}}
+{{- .Values.secrets.existingSecret | default (include "scim-gateway.fullname" .) }}
+{{- end }}
+
+{{- define "scim-gateway.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "scim-gateway.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "scim-gateway.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels. Every object carries the common labels; selectors use name, instance and component (gateway
+or redis), so the gateway's Services never select the bundled Redis.
+*/}}
+{{- define "scim-gateway.labels" -}}
+helm.sh/chart: {{ include "scim-gateway.chart" . }}
+app.kubernetes.io/name: {{ include "scim-gateway.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ (.Values.image.tag | default .Chart.AppVersion) | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: scim-gateway
+{{- end }}
+
+{{- define "scim-gateway.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "scim-gateway.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: gateway
+{{- end }}
+
+{{- define "scim-gateway.redisSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "scim-gateway.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: redis
+{{- end }}
+
+{{/* Where the ConfigMap and the Secret are mounted (directories, never subPath: live reload). */}}
+{{- define "scim-gateway.configDir" -}}/etc/scim-gateway/config{{- end }}
+{{- define "scim-gateway.secretsDir" -}}/etc/scim-gateway/secrets{{- end }}
+
+{{/* Whether the gateway has Redis: the bundled one, a URL, or Sentinel/Cluster addresses. */}}
+{{- define "scim-gateway.hasRedis" -}}
+{{- $r := dig "store" "redis" dict (.Values.config | default dict) }}
+{{- if or .Values.bundledRedis.enabled (dig "url" "" $r) (dig "addrs" list $r) }}true{{ end }}
+{{- end }}
+
+{{- define "scim-gateway.authType" -}}
+{{- dig "upstream" "auth" "type" "oauth2" (.Values.config | default dict) }}
+{{- end }}
+
+{{/*
+The Secret's entries the gateway uses, as a YAML list of {key, value, from}: the SCIM tokens, then the
+admin token, the portal credential of the auth type, the Redis password, the translation hash key. value is empty with an
+existing Secret. The Secret template, the pod's secret volume and the rendered config all come from
+this one list, so the three always agree.
+*/}}
+{{- define "scim-gateway.secretItems" -}}
+{{- $s := .Values.secrets }}
+{{- $items := list }}
+{{- range $i, $t := $s.scimTokens }}
+{{- $items = append $items (dict "key" ($t.key | default (printf "scim-token-%s" $t.name)) "value" ($t.value | default "") "from" (printf "secrets.scimTokens[%d].value" $i)) }}
+{{- end }}
+{{- if $s.adminToken.enabled }}
+{{- $items = append $items (dict "key" $s.adminToken.key "value" ($s.adminToken.value | default "") "from" "secrets.adminToken.value") }}
+{{- end }}
+{{- $auth := include "scim-gateway.authType" . }}
+{{- if eq $auth "oauth2" }}
+{{- $items = append $items (dict "key" $s.upstreamClientSecret.key "value" ($s.upstreamClientSecret.value | default "") "from" "secrets.upstreamClientSecret.value") }}
+{{- else if eq $auth "bearer" }}
+{{- $items = append $items (dict "key" $s.upstreamToken.key "value" ($s.upstreamToken.value | default "") "from" "secrets.upstreamToken.value") }}
+{{- end }}
+{{- if $s.redisPassword.enabled }}
+{{- $items = append $items (dict "key" $s.redisPassword.key "value" ($s.redisPassword.value | default "") "from" "secrets.redisPassword.value") }}
+{{- end }}
+{{- if $s.translationHashKey.enabled }}
+{{- $items = append $items (dict "key" $s.translationHashKey.key "value" ($s.translationHashKey.value | default "") "from" "secrets.translationHashKey.value") }}
+{{- end }}
+{{- $seen := dict }}
+{{- range $items }}
+{{- if hasKey $seen .key }}
+{{- fail (printf "secrets: the key %q is used twice (give every SCIM token its own name or key)" .key) }}
+{{- end }}
+{{- $_ := set $seen .key true }}
+{{- end }}
+{{- toYaml $items }}
+{{- end }}
+
+{{/*
+The gateway's config.yaml: .Values.config with the keys the chart owns set on top (listeners from
+ports, every secret as a ...File path in the mounted Secret, the bundled Redis's URL, the public URL
+from the Ingress host when none is given).
+*/}}
+{{- define "scim-gateway.config" -}}
+{{- $cfg := deepCopy (.Values.config | default dict) }}
+{{- $dir := include "scim-gateway.secretsDir" . }}
+{{- $s := .Values.secrets }}
+{{- $tokens := list }}
+{{- range $s.scimTokens }}
+{{- $tokens = append $tokens (dict "name" .name "valueFile" (printf "%s/%s" $dir (.key | default (printf "scim-token-%s" .name)))) }}
+{{- end }}
+{{- $server := dict "listen" (printf ":%d" (int .Values.ports.scim)) "tokens" $tokens }}
+{{- if and (not (dig "server" "publicURL" "" $cfg)) .Values.ingress.enabled .Values.ingress.host }}
+{{- $_ := set $server "publicURL" (printf "https://%s" .Values.ingress.host) }}
+{{- end }}
+{{- $admin := dict "listen" (printf ":%d" (int .Values.ports.admin)) }}
+{{- if $s.adminToken.enabled }}
+{{- $_ := set $admin "tokenFile" (printf "%s/%s" $dir $s.adminToken.key) }}
+{{- end }}
+{{- $redis := dict }}
+{{- if .Values.bundledRedis.enabled }}
+{{- $_ := set $redis "url" (printf "redis://%s:6379/0" (include "scim-gateway.redisFullname" .)) }}
+{{- end }}
+{{- if $s.redisPassword.enabled }}
+{{- $_ := set $redis "passwordFile" (printf "%s/%s" $dir $s.redisPassword.key) }}
+{{- end }}
+{{- $auth := dict }}
+{{- $authType := include "scim-gateway.authType" . }}
+{{- if eq $authType "oauth2" }}
+{{- $_ := set $auth "clientSecretFile" (printf "%s/%s" $dir $s.upstreamClientSecret.key) }}
+{{- else if eq $authType "bearer" }}
+{{- $_ := set $auth "tokenFile" (printf "%s/%s" $dir $s.upstreamToken.key) }}
+{{- end }}
+{{- $translation := dict }}
+{{- if $s.translationHashKey.enabled }}
+{{- $_ := set $translation "hashKeyFile" (printf "%s/%s" $dir $s.translationHashKey.key) }}
+{{- end }}
+{{- $managed := dict "server" $server "admin" $admin "store" (dict "redis" $redis) "upstream" (dict "auth" $auth) "logging" (dict "translation" $translation) }}
+{{- toYaml (mustMergeOverwrite $cfg $managed) }}
+{{- end }}
+
+{{/*
+A checksum of the configuration keys the gateway reads only when it starts (server timeouts and the
+store; listeners are in the pod spec anyway). Everything else reloads live, so it is left out: a change
+there must not restart the pods.
+*/}}
+{{- define "scim-gateway.restartChecksum" -}}
+{{- $cfg := include "scim-gateway.config" . | fromYaml }}
+{{- $server := pick ($cfg.server | default dict) "readHeaderTimeout" "readTimeout" "writeTimeout" "idleTimeout" }}
+{{- dict "server" $server "store" ($cfg.store | default dict) | toJson | sha256sum }}
+{{- end }}
+
+{{/*
+Checks the schema cannot express, or says more clearly than a schema error. Rendered by the
+Deployment; fails the render.
+*/}}
+{{- define "scim-gateway.validate" -}}
+{{- $redis := dig "store" "redis" dict (.Values.config | default dict) }}
+{{- if and (not (include "scim-gateway.hasRedis" .)) (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) }}
+{{- fail "more than one replica (or autoscaling) needs Redis: without it each replica has its own in-memory store. Set config.store.redis.url (or mode and addrs), or bundledRedis.enabled, or replicaCount: 1" }}
+{{- end }}
+{{- if and .Values.bundledRedis.enabled (or (dig "url" "" $redis) (dig "addrs" list $redis)) }}
+{{- fail "bundledRedis.enabled and an external Redis (config.store.redis.url or addrs) exclude each other" }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
+{{- fail "autoscaling.maxReplicas is smaller than autoscaling.minReplicas" }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
+{{- fail "ingress.host is required when ingress.enabled (the Tenant URL is https://<host>/scim/v2/)" }}
+{{- end }}
+{{- if .Values.networkPolicy.enabled }}
+{{- $portal := .Values.networkPolicy.egress.portal }}
+{{- if not (or $portal.cidrs $portal.to) }}
+{{- fail "networkPolicy.egress.portal: set cidrs or to (where the portal is); egress is allowed only there" }}
+{{- end }}
+{{- $r := .Values.networkPolicy.egress.redis }}
+{{- if and (include "scim-gateway.hasRedis" .) (not .Values.bundledRedis.enabled) (not (or $r.cidrs $r.to)) }}
+{{- fail "networkPolicy.egress.redis: set cidrs or to (where the external Redis is); egress is allowed only there" }}
+{{- end }}
+{{- end }}
+{{- if not .Values.secrets.existingSecret }}
+{{- range (include "scim-gateway.secretItems" . | fromYamlArray) }}
+{{- if not .value }}
+{{- fail (printf "%s is required (or set secrets.existingSecret)" .from) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $_ := required "config.upstream.baseURL is required: the portal's absolute http(s) URL" (dig "upstream" "baseURL" "" (.Values.config | default dict)) }}
+{{- if eq (include "scim-gateway.authType" .) "oauth2" }}
+{{- $_ := required "config.upstream.auth.clientID is required for auth type oauth2" (dig "upstream" "auth" "clientID" "" (.Values.config | default dict)) }}
+{{- end }}
+{{- end }}
