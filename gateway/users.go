@@ -392,9 +392,34 @@ func (h *users) create(c echo.Context) error {
 		return err
 	}
 	fp := fingerprint(nu)
+	// The login's lock is held until the answer is written and its delivery recorded, so that a
+	// duplicate that waited for it knows whether this create's 201 reached the client.
+	unlock, err := h.lockCreate(c, login)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return h.s.idempotent(c, fp, func() (int, string, []byte, error) {
 		return h.createOnce(c, l, req, nu, login, fp)
 	})
+}
+
+// lockCreate takes the create lock of a login, waiting up to createLockWait for a create of the same
+// login in flight on any replica: 503 with Retry-After when that create still holds it. While the store
+// is down it goes on without the lock: the portal's uniqueness still prevents duplicates.
+func (h *users) lockCreate(c echo.Context, login string) (unlock func(), err error) {
+	lockCtx, cancel := context.WithTimeout(createContext(c), createLockWait)
+	defer cancel()
+	unlock, err = h.s.store.LockCreate(lockCtx, store.User, login, createLockHold)
+	switch {
+	case err == store.ErrLockTimeout:
+		return nil, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second,
+			Message: "another create of the same userName is still in progress; retry later"}
+	case err != nil:
+		h.s.storeErr(err)
+		return func() {}, nil
+	}
+	return unlock, nil
 }
 
 // createContext is the context of a create's portal and store calls: the request's values without its
@@ -407,22 +432,11 @@ func createContext(c echo.Context) context.Context {
 	return context.WithoutCancel(c.Request().Context())
 }
 
-// createOnce runs one create under the login's lock and answers status, location and body.
+// createOnce runs one create (under the login's lock, taken by create) and answers status, location
+// and body.
 func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu translator.NewPortalUser, login, fp string) (int, string, []byte, error) {
 	ctx := createContext(c)
 	st := h.s.store
-	lockCtx, cancel := context.WithTimeout(ctx, createLockWait)
-	unlock, err := st.LockCreate(lockCtx, store.User, login, createLockHold)
-	cancel()
-	switch {
-	case err == store.ErrLockTimeout:
-		return 0, "", nil, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second,
-			Message: "another create of the same userName is still in progress; retry later"}
-	case err != nil:
-		h.s.storeErr(err) // no lock while the store is down: the portal's uniqueness still prevents duplicates
-	default:
-		defer unlock()
-	}
 	prev, hasPrev, err := st.CreateRecord(ctx, store.User, login)
 	h.s.storeErr(err)
 
