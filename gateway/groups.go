@@ -419,28 +419,21 @@ func (h *groups) create(c echo.Context) error {
 		Group   translator.NewPortalGroup
 		Members []string
 	}{ng, sorted})
+	unlock, err := h.s.lockCreate(c, store.Group, name, "displayName")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return h.s.idempotent(c, fp, func() (int, string, []byte, error) {
 		return h.createOnce(c, l, req, ng, members, name, fp)
 	})
 }
 
-// createOnce runs one create under the name's lock and answers status, location and body. Like a user
-// create it runs to its end when the client gives up (createContext).
+// createOnce runs one create (under the name's lock, taken by create) and answers status, location and
+// body. Like a user create it runs to its end when the client gives up (createContext).
 func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng translator.NewPortalGroup, members []translator.PortalMember, name, fp string) (int, string, []byte, error) {
 	ctx := createContext(c)
 	st := h.s.store
-	lockCtx, cancel := context.WithTimeout(ctx, createLockWait)
-	unlock, err := st.LockCreate(lockCtx, store.Group, name, createLockHold)
-	cancel()
-	switch {
-	case err == store.ErrLockTimeout:
-		return 0, "", nil, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second,
-			Message: "another create of a group with the same displayName is still in progress; retry later"}
-	case err != nil:
-		h.s.storeErr(err) // no lock while the store is down: the portal's uniqueness still prevents duplicates
-	default:
-		defer unlock()
-	}
 	prev, hasPrev, err := st.CreateRecord(ctx, store.Group, name)
 	h.s.storeErr(err)
 

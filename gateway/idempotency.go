@@ -21,7 +21,8 @@ const deliveredKey = "scimgw.delivered"
 
 // idempotent runs a create under the request's Idempotency-Key when one is sent (scoped to the token:
 // the same key and body replay the first answer; the same key with another body is 422; a key whose
-// first request is still running is 409), writes the answer, and reports it delivered when writing
+// first request is still running is 409 — rare, since a repeat of the same body first waits for the
+// create lock its first request holds), writes the answer, and reports it delivered when writing
 // succeeded while the client was still there. Without a working store the key is ignored: the create
 // itself is safe to repeat.
 func (s *Server) idempotent(c echo.Context, fp string, run func() (status int, location string, body []byte, err error)) error {

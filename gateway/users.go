@@ -394,7 +394,7 @@ func (h *users) create(c echo.Context) error {
 	fp := fingerprint(nu)
 	// The login's lock is held until the answer is written and its delivery recorded, so that a
 	// duplicate that waited for it knows whether this create's 201 reached the client.
-	unlock, err := h.lockCreate(c, login)
+	unlock, err := h.s.lockCreate(c, store.User, login, "userName")
 	if err != nil {
 		return err
 	}
@@ -404,19 +404,21 @@ func (h *users) create(c echo.Context) error {
 	})
 }
 
-// lockCreate takes the create lock of a login, waiting up to createLockWait for a create of the same
-// login in flight on any replica: 503 with Retry-After when that create still holds it. While the store
-// is down it goes on without the lock: the portal's uniqueness still prevents duplicates.
-func (h *users) lockCreate(c echo.Context, login string) (unlock func(), err error) {
+// lockCreate takes the create lock of a login (or group name), waiting up to createLockWait for a
+// create of the same key in flight on any replica: 503 with Retry-After when that create still holds
+// it. The caller holds it until its answer is written and its delivery recorded, so that a duplicate
+// that waited knows whether the first 201 reached the client. While the store is down it goes on
+// without the lock: the portal's uniqueness still prevents duplicates.
+func (s *Server) lockCreate(c echo.Context, kind store.Kind, key, attr string) (unlock func(), err error) {
 	lockCtx, cancel := context.WithTimeout(createContext(c), createLockWait)
 	defer cancel()
-	unlock, err = h.s.store.LockCreate(lockCtx, store.User, login, createLockHold)
+	unlock, err = s.store.LockCreate(lockCtx, kind, key, createLockHold)
 	switch {
 	case err == store.ErrLockTimeout:
 		return nil, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second,
-			Message: "another create of the same userName is still in progress; retry later"}
+			Message: "another create with the same " + attr + " is still in progress; retry later"}
 	case err != nil:
-		h.s.storeErr(err)
+		s.storeErr(err)
 		return func() {}, nil
 	}
 	return unlock, nil
