@@ -56,150 +56,37 @@ func (h *groups) users() *users { return &users{s: h.s} }
 // get serves GET /Groups/{id}: one getGroup with a warm cache, plus the member list unless
 // excludedAttributes (or attributes) leaves members out.
 func (h *groups) get(c echo.Context) error {
-	l, ctx := liveOf(c), c.Request().Context()
-	proj, err := translator.ParseProjection(c.QueryParam("attributes"), c.QueryParam("excludedAttributes"))
-	if err != nil {
-		return err
-	}
-	g, err := h.byID(ctx, l, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	res, err := h.resource(c, l, g, proj)
-	if err != nil {
-		return err
-	}
-	return writeSCIM(c, http.StatusOK, res)
+	l := liveOf(c)
+	return serveGet(c, func(ctx context.Context, id string) (translator.PortalGroup, error) { return h.byID(ctx, l, id) },
+		func(g translator.PortalGroup, proj translator.Projection) (translator.Resource, error) {
+			return h.resource(c, l, g, proj)
+		})
 }
 
 // list serves GET /Groups: `displayName eq` and `externalId eq` go to the portal's $filter (name,
 // externalKey), the rest is evaluated in the gateway over a bounded scan. Members are listed per group
-// unless the projection leaves them out (Entra sends excludedAttributes=members).
+// unless the projection leaves them out (Entra sends excludedAttributes=members), and read for the
+// evaluation only when the filter names them.
 func (h *groups) list(c echo.Context) error {
 	l, ctx := liveOf(c), c.Request().Context()
-	startIndex, count, err := paging(c, l.Limits.MaxPageSize)
-	if err != nil {
-		return err
+	all := func(ctx context.Context, startIndex, count int) ([]translator.PortalGroup, int, error) {
+		return groupKind.page(ctx, l, startIndex, count)
 	}
-	proj, err := translator.ParseProjection(c.QueryParam("attributes"), c.QueryParam("excludedAttributes"))
-	if err != nil {
-		return err
-	}
-	var page []translator.PortalGroup
-	var total int
-	if raw := strings.TrimSpace(c.QueryParam("filter")); raw == "" {
-		var list translator.GroupList
-		if list, err = l.Portal.ListGroups(ctx, nil, translator.Page{Top: count, Skip: startIndex - 1}); err == nil {
-			page, total = list.Groups, list.Count
-		}
-	} else {
-		var f translator.Filter
-		if f, err = translator.ParseFilter(raw); err != nil {
-			return err
-		}
-		var matched []translator.PortalGroup
-		if matched, err = h.filter(c, l, f); err == nil {
-			total = len(matched)
-			page = window(matched, startIndex, count)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	resources := make([]translator.Resource, 0, len(page))
-	for _, g := range page {
-		res, err := h.resource(c, l, g, proj)
-		if err != nil {
-			return err
-		}
-		resources = append(resources, res)
-	}
-	return writeSCIM(c, http.StatusOK, map[string]any{
-		"schemas":      []string{SchemaListResponse},
-		"totalResults": total,
-		"itemsPerPage": len(resources),
-		"startIndex":   startIndex,
-		"Resources":    resources,
-	})
-}
-
-// filter returns every portal group that matches f: from the cache through one getGroup when f names
-// a cached displayName or externalId, else from the portal's $filter and the gateway's evaluation of
-// the rest. Members are read for the evaluation only when the residual filter names them.
-func (h *groups) filter(c echo.Context, l *Live, f translator.Filter) ([]translator.PortalGroup, error) {
-	ctx := c.Request().Context()
-	push, residual := l.Mapping.PlanGroup(f)
-	withMembers := !residual.IsZero() && strings.Contains(strings.ToLower(residual.String()), "members")
-	if found, ok, err := h.cachedMatch(c, l, push, f, withMembers); err != nil || ok {
-		return found, err
-	}
-	out := []translator.PortalGroup{}
-	for skip := 0; ; {
-		list, err := l.Portal.ListGroups(ctx, push, translator.Page{Top: portalPageSize, Skip: skip})
-		if err != nil {
-			return nil, err
-		}
-		if list.Count > l.Limits.MaxScan {
-			return nil, translator.Invalidf(translator.ScimTooMany,
-				"the filter leaves %d portal groups to evaluate, more than limits.maxScan (%d): narrow it with displayName or externalId",
-				list.Count, l.Limits.MaxScan)
-		}
-		for _, g := range list.Groups {
-			ok := residual.IsZero()
-			if !ok {
-				if ok, err = h.matches(c, l, g, residual, withMembers); err != nil {
-					return nil, err
+	filter := func(f translator.Filter) ([]translator.PortalGroup, error) {
+		push, residual := l.Mapping.PlanGroup(f)
+		withMembers := !residual.IsZero() && strings.Contains(strings.ToLower(residual.String()), "members")
+		return groupKind.filter(ctx, h.s, l, push,
+			func(g translator.PortalGroup) (bool, error) { return h.matches(c, l, g, f, withMembers) },
+			func(g translator.PortalGroup) (bool, error) {
+				if residual.IsZero() {
+					return true, nil
 				}
-			}
-			if ok {
-				out = append(out, g)
-			}
-		}
-		skip += len(list.Groups)
-		if len(list.Groups) == 0 || skip >= list.Count {
-			break
-		}
+				return h.matches(c, l, g, residual, withMembers)
+			})
 	}
-	if len(out) <= 10 {
-		for _, g := range out {
-			h.remember(ctx, g)
-		}
-	}
-	return out, nil
-}
-
-// cachedMatch answers a filter naming a displayName or externalId from the cache: the cached SCIM id,
-// one getGroup, and the full filter checked against what the portal returned. ok is false when the
-// cache cannot answer (a miss, or a group renamed since it was cached).
-func (h *groups) cachedMatch(c echo.Context, l *Live, push []translator.PortalFilter, f translator.Filter, withMembers bool) ([]translator.PortalGroup, bool, error) {
-	ctx := c.Request().Context()
-	attr, value := groupLookupKey(push)
-	if attr == "" {
-		return nil, false, nil
-	}
-	id, hit, err := h.s.store.Lookup(ctx, store.Group, attr, value)
-	h.s.cacheResult("group_"+string(attr), hit, err)
-	if !hit {
-		return nil, false, nil
-	}
-	g, err := h.byID(ctx, l, id)
-	if translator.ErrorCode(err) == translator.ENotFound {
-		h.s.storeErr(h.s.store.Forget(ctx, store.Group, attr, value))
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	if groupLookupValue(attr, g) != value {
-		// Renamed in the portal since it was cached: the old name must not match.
-		h.s.storeErr(h.s.store.Forget(ctx, store.Group, attr, value))
-		return nil, false, nil
-	}
-	ok, err := h.matches(c, l, g, f, withMembers)
-	if err != nil || !ok {
-		return []translator.PortalGroup{}, err == nil, err
-	}
-	return []translator.PortalGroup{g}, true, nil
+	return serveList(c, l, all, filter, func(g translator.PortalGroup, proj translator.Projection) (translator.Resource, error) {
+		return h.resource(c, l, g, proj)
+	})
 }
 
 // matches evaluates f on the SCIM resource of g, with its members when withMembers.
@@ -236,63 +123,10 @@ func groupLookupKey(push []translator.PortalFilter) (store.Attr, string) {
 	return "", ""
 }
 
-// groupLookupValue is the value of a cached lookup attribute in a portal group.
-func groupLookupValue(attr store.Attr, g translator.PortalGroup) string {
-	if attr == store.Login {
-		return strings.ToLower(g.Name)
-	}
-	return g.ExternalKey
-}
-
 // byID finds the portal group behind a SCIM id: one getGroup through the cached portal key, or a
 // listGroups on guidGroup when the cache is cold or stale.
 func (h *groups) byID(ctx context.Context, l *Live, id string) (translator.PortalGroup, error) {
-	if id == "" || strings.HasPrefix(id, dryRunPrefix) {
-		return translator.PortalGroup{}, groupNotFound(id)
-	}
-	key, hit, err := h.s.store.PortalKey(ctx, store.Group, id)
-	h.s.cacheResult("group_id", hit, err)
-	if hit {
-		g, err := l.Portal.GetGroup(ctx, key)
-		switch {
-		case err == nil && g.GUIDGroup == id:
-			return g, nil
-		case err == nil || translator.ErrorCode(err) == translator.ENotFound:
-			h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.Group, id))
-		default:
-			return translator.PortalGroup{}, err
-		}
-	}
-	list, err := l.Portal.ListGroups(ctx, []translator.PortalFilter{{Field: translator.FieldGUIDGroup, Value: id}}, translator.Page{Top: 2})
-	if err != nil {
-		return translator.PortalGroup{}, err
-	}
-	for _, g := range list.Groups {
-		if g.GUIDGroup == id {
-			h.remember(ctx, g)
-			return g, nil
-		}
-	}
-	return translator.PortalGroup{}, groupNotFound(id)
-}
-
-func groupNotFound(id string) error {
-	return translator.Errorf(translator.ENotFound, "no group with id %q", id)
-}
-
-// remember caches the lookups of a portal group: its portal key, lower-case name and externalId.
-func (h *groups) remember(ctx context.Context, g translator.PortalGroup) {
-	st := h.s.store
-	h.s.storeErr(st.RememberPortalKey(ctx, store.Group, g.GUIDGroup, g.IDGroup))
-	h.s.storeErr(st.Remember(ctx, store.Group, store.Login, strings.ToLower(g.Name), g.GUIDGroup))
-	h.s.storeErr(st.Remember(ctx, store.Group, store.ExternalID, g.ExternalKey, g.GUIDGroup))
-}
-
-// forget drops the name and externalId lookups of a portal group (deleted or renamed).
-func (h *groups) forget(ctx context.Context, g translator.PortalGroup) {
-	st := h.s.store
-	h.s.storeErr(st.Forget(ctx, store.Group, store.Login, strings.ToLower(g.Name)))
-	h.s.storeErr(st.Forget(ctx, store.Group, store.ExternalID, g.ExternalKey))
+	return groupKind.byID(ctx, h.s, l, id)
 }
 
 // render turns a portal group into its SCIM resource; members nil leaves the attribute out. Each
@@ -468,7 +302,7 @@ func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng
 	if same && ours {
 		return h.created(c, l, existing, members, name, fp, translog.OutcomeReplayed)
 	}
-	h.remember(ctx, existing)
+	groupKind.remember(ctx, h.s, existing)
 	h.s.createOutcome(c, translog.ResourceGroup, translog.OutcomeConflict)
 	record(c).SetSCIMID(existing.GUIDGroup)
 	return 0, "", nil, &translator.Error{Code: translator.EConflict, ScimType: translator.ScimUniqueness,
@@ -484,7 +318,7 @@ func (h *groups) created(c echo.Context, l *Live, g translator.PortalGroup, memb
 	h.s.createOutcome(c, translog.ResourceGroup, outcome)
 	record(c).SetSCIMID(g.GUIDGroup)
 	h.s.storeErr(h.s.store.PutCreateRecord(ctx, store.Group, name, store.CreateRecord{Fingerprint: fp, ID: g.GUIDGroup}))
-	h.remember(ctx, g)
+	groupKind.remember(ctx, h.s, g)
 	if err := h.addMembers(ctx, l, g, members); err != nil {
 		return 0, "", nil, err
 	}
@@ -647,10 +481,7 @@ func (h *groups) update(c echo.Context, l *Live, g translator.PortalGroup, diff 
 		if err != nil {
 			return h.portalErr(l, err)
 		}
-		if !strings.EqualFold(updated.Name, g.Name) || updated.ExternalKey != g.ExternalKey {
-			h.forget(ctx, g)
-			h.remember(ctx, updated)
-		}
+		groupKind.relookup(ctx, h.s, g, updated)
 		g = updated
 	}
 	if err := h.removeMembers(ctx, l, g, plan.remove); err != nil {
@@ -825,7 +656,7 @@ func (h *groups) addMembers(ctx context.Context, l *Live, g translator.PortalGro
 		if translator.AsError(err).PortalCode == portalCodeUserNotFound {
 			return unknownMembers([]string{members[i].GUIDUser})
 		}
-		return groupNotFound(g.GUIDGroup)
+		return groupKind.notFound(g.GUIDGroup)
 	})
 }
 
@@ -841,7 +672,7 @@ func (h *groups) removeMembers(ctx context.Context, l *Live, g translator.Portal
 		case portalCodeNotAMember, portalCodeUserNotFound:
 			return nil
 		}
-		return groupNotFound(g.GUIDGroup)
+		return groupKind.notFound(g.GUIDGroup)
 	})
 }
 
@@ -868,7 +699,7 @@ func (h *groups) delete(c echo.Context) error {
 		return h.portalErr(l, err)
 	}
 	h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.Group, g.GUIDGroup))
-	h.forget(ctx, g)
+	groupKind.forget(ctx, h.s, g)
 	return noContent(c)
 }
 

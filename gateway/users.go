@@ -56,140 +56,32 @@ func (h *users) mount(g *echo.Group, auth echo.MiddlewareFunc) {
 
 // get serves GET /Users/{id}: one getUser with a warm cache.
 func (h *users) get(c echo.Context) error {
-	l, ctx := liveOf(c), c.Request().Context()
-	proj, err := translator.ParseProjection(c.QueryParam("attributes"), c.QueryParam("excludedAttributes"))
-	if err != nil {
-		return err
-	}
-	u, err := h.byID(ctx, l, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	res, err := h.resource(c, l, u, proj)
-	if err != nil {
-		return err
-	}
-	return writeSCIM(c, http.StatusOK, res)
+	l := liveOf(c)
+	return serveGet(c, func(ctx context.Context, id string) (translator.PortalUser, error) { return h.byID(ctx, l, id) },
+		func(u translator.PortalUser, proj translator.Projection) (translator.Resource, error) {
+			return h.resource(c, l, u, proj)
+		})
 }
 
 // list serves GET /Users: a filter is split by the mapping into what the portal's $filter answers and
-// what the gateway evaluates over a bounded scan; a filter that cannot be answered fails with its
-// status, never an empty 200.
+// what the gateway evaluates over a bounded scan; a filter naming a cached userName or externalId is
+// one getUser.
 func (h *users) list(c echo.Context) error {
 	l, ctx := liveOf(c), c.Request().Context()
-	startIndex, count, err := paging(c, l.Limits.MaxPageSize)
-	if err != nil {
-		return err
+	all := func(ctx context.Context, startIndex, count int) ([]translator.PortalUser, int, error) {
+		return userKind.page(ctx, l, startIndex, count)
 	}
-	proj, err := translator.ParseProjection(c.QueryParam("attributes"), c.QueryParam("excludedAttributes"))
-	if err != nil {
-		return err
+	filter := func(f translator.Filter) ([]translator.PortalUser, error) {
+		push, residual := l.Mapping.Plan(f)
+		return userKind.filter(ctx, h.s, l, push,
+			func(u translator.PortalUser) (bool, error) { return f.Matches(h.render(c, l, u)), nil },
+			func(u translator.PortalUser) (bool, error) {
+				return residual.IsZero() || residual.Matches(h.render(c, l, u)), nil
+			})
 	}
-	var page []translator.PortalUser
-	var total int
-	if raw := strings.TrimSpace(c.QueryParam("filter")); raw == "" {
-		page, total, err = h.listAll(ctx, l, startIndex, count)
-	} else {
-		var f translator.Filter
-		if f, err = translator.ParseFilter(raw); err != nil {
-			return err
-		}
-		var matched []translator.PortalUser
-		if matched, err = h.filter(c, l, f); err == nil {
-			total = len(matched)
-			page = window(matched, startIndex, count)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	resources := make([]translator.Resource, 0, len(page))
-	for _, u := range page {
-		res, err := h.resource(c, l, u, proj)
-		if err != nil {
-			return err
-		}
-		resources = append(resources, res)
-	}
-	return writeSCIM(c, http.StatusOK, map[string]any{
-		"schemas":      []string{SchemaListResponse},
-		"totalResults": total,
-		"itemsPerPage": len(resources),
-		"startIndex":   startIndex,
-		"Resources":    resources,
+	return serveList(c, l, all, filter, func(u translator.PortalUser, proj translator.Projection) (translator.Resource, error) {
+		return h.resource(c, l, u, proj)
 	})
-}
-
-// listAll pages the portal's users directly. Users marked deleted are dropped from the page, so a page
-// may hold fewer than count resources while totalResults still counts them: Entra never lists without
-// a filter, and an exact count would cost a scan of the whole portal.
-func (h *users) listAll(ctx context.Context, l *Live, startIndex, count int) ([]translator.PortalUser, int, error) {
-	list, err := l.Portal.ListUsers(ctx, nil, translator.Page{Top: count, Skip: startIndex - 1})
-	if err != nil {
-		return nil, 0, err
-	}
-	out := list.Users[:0]
-	for _, u := range list.Users {
-		if !isDeleted(u) {
-			out = append(out, u)
-		}
-	}
-	return out, list.Count, nil
-}
-
-// filter returns every portal user that matches f: from the cache through one getUser when f names a
-// cached userName or externalId, else from the portal's $filter and the gateway's evaluation of the rest.
-func (h *users) filter(c echo.Context, l *Live, f translator.Filter) ([]translator.PortalUser, error) {
-	ctx := c.Request().Context()
-	push, residual := l.Mapping.Plan(f)
-	if found, ok, err := h.cachedMatch(c, l, push, f); err != nil || ok {
-		return found, err
-	}
-	matched, err := h.scan(ctx, l, push, func(u translator.PortalUser) bool {
-		return residual.IsZero() || residual.Matches(h.render(c, l, u))
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(matched) <= 10 {
-		for _, u := range matched {
-			h.remember(ctx, u)
-		}
-	}
-	return matched, nil
-}
-
-// cachedMatch answers a filter naming a userName or externalId from the cache: the cached SCIM id, one
-// getUser, and the full filter checked against what the portal returned. ok is false when the cache
-// cannot answer (a miss, or a user renamed since it was cached).
-func (h *users) cachedMatch(c echo.Context, l *Live, push []translator.PortalFilter, f translator.Filter) ([]translator.PortalUser, bool, error) {
-	ctx := c.Request().Context()
-	attr, value := lookupKey(push)
-	if attr == "" {
-		return nil, false, nil
-	}
-	id, hit, err := h.s.store.Lookup(ctx, store.User, attr, value)
-	h.s.cacheResult("user_"+string(attr), hit, err)
-	if !hit {
-		return nil, false, nil
-	}
-	u, err := h.byID(ctx, l, id)
-	if translator.ErrorCode(err) == translator.ENotFound {
-		h.s.storeErr(h.s.store.Forget(ctx, store.User, attr, value))
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	if current := lookupValue(attr, u); current != value {
-		// Renamed in the portal since it was cached: the old name must not match.
-		h.s.storeErr(h.s.store.Forget(ctx, store.User, attr, value))
-		return nil, false, nil
-	}
-	if f.Matches(h.render(c, l, u)) {
-		return []translator.PortalUser{u}, true, nil
-	}
-	return []translator.PortalUser{}, true, nil
 }
 
 // lookupKey finds in the portal terms of a plan the key of a cached lookup: the login of a userName
@@ -220,80 +112,10 @@ func lookupKey(push []translator.PortalFilter) (store.Attr, string) {
 	return "", ""
 }
 
-// lookupValue is the value of a cached lookup attribute in a portal user.
-func lookupValue(attr store.Attr, u translator.PortalUser) string {
-	if attr == store.Login {
-		return store.NormaliseLogin(u.Domain, u.UserName)
-	}
-	return u.ExternalKey
-}
-
-// scan pages through the portal users that match push (all users when push is empty) and keeps those
-// keep accepts and that are not marked deleted. More candidates than limits.maxScan is 400 tooMany.
-func (h *users) scan(ctx context.Context, l *Live, push []translator.PortalFilter, keep func(translator.PortalUser) bool) ([]translator.PortalUser, error) {
-	out := []translator.PortalUser{}
-	for skip := 0; ; {
-		list, err := l.Portal.ListUsers(ctx, push, translator.Page{Top: portalPageSize, Skip: skip})
-		if err != nil {
-			return nil, err
-		}
-		if list.Count > l.Limits.MaxScan {
-			return nil, translator.Invalidf(translator.ScimTooMany,
-				"the filter leaves %d portal users to evaluate, more than limits.maxScan (%d): narrow it with userName, externalId or another filterable attribute",
-				list.Count, l.Limits.MaxScan)
-		}
-		for _, u := range list.Users {
-			if !isDeleted(u) && keep(u) {
-				out = append(out, u)
-			}
-		}
-		skip += len(list.Users)
-		if len(list.Users) == 0 || skip >= list.Count {
-			return out, nil
-		}
-	}
-}
-
 // byID finds the portal user behind a SCIM id: one getUser through the cached portal key, or a
 // listUsers on guidUser when the cache is cold or stale. A user marked deleted is not found.
 func (h *users) byID(ctx context.Context, l *Live, id string) (translator.PortalUser, error) {
-	if id == "" || strings.HasPrefix(id, dryRunPrefix) {
-		return translator.PortalUser{}, userNotFound(id)
-	}
-	key, hit, err := h.s.store.PortalKey(ctx, store.User, id)
-	h.s.cacheResult("user_id", hit, err)
-	if hit {
-		u, err := l.Portal.GetUser(ctx, key)
-		switch {
-		case err == nil && u.GUIDUser == id:
-			if isDeleted(u) {
-				return translator.PortalUser{}, userNotFound(id)
-			}
-			return u, nil
-		case err == nil || translator.ErrorCode(err) == translator.ENotFound:
-			h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.User, id))
-		default:
-			return translator.PortalUser{}, err
-		}
-	}
-	list, err := l.Portal.ListUsers(ctx, []translator.PortalFilter{{Field: translator.FieldGUIDUser, Value: id}}, translator.Page{Top: 2})
-	if err != nil {
-		return translator.PortalUser{}, err
-	}
-	for _, u := range list.Users {
-		if u.GUIDUser == id {
-			h.remember(ctx, u)
-			if isDeleted(u) {
-				return translator.PortalUser{}, userNotFound(id)
-			}
-			return u, nil
-		}
-	}
-	return translator.PortalUser{}, userNotFound(id)
-}
-
-func userNotFound(id string) error {
-	return translator.Errorf(translator.ENotFound, "no user with id %q", id)
+	return userKind.byID(ctx, h.s, l, id)
 }
 
 // isDeleted reports whether a portal user carries the SCIM deletion mark.
@@ -305,21 +127,6 @@ func isDeleted(u translator.PortalUser) bool {
 		return strings.EqualFold(v, "true")
 	}
 	return false
-}
-
-// remember caches the lookups of a portal user: its portal key, login and externalId.
-func (h *users) remember(ctx context.Context, u translator.PortalUser) {
-	st := h.s.store
-	h.s.storeErr(st.RememberPortalKey(ctx, store.User, u.GUIDUser, u.IDUser))
-	h.s.storeErr(st.Remember(ctx, store.User, store.Login, store.NormaliseLogin(u.Domain, u.UserName), u.GUIDUser))
-	h.s.storeErr(st.Remember(ctx, store.User, store.ExternalID, u.ExternalKey, u.GUIDUser))
-}
-
-// forget drops the login and externalId lookups of a portal user (deleted or renamed).
-func (h *users) forget(ctx context.Context, u translator.PortalUser) {
-	st := h.s.store
-	h.s.storeErr(st.Forget(ctx, store.User, store.Login, store.NormaliseLogin(u.Domain, u.UserName)))
-	h.s.storeErr(st.Forget(ctx, store.User, store.ExternalID, u.ExternalKey))
 }
 
 // render turns a portal user into its SCIM resource.
@@ -477,7 +284,7 @@ func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu 
 	if same && ours {
 		return h.created(c, l, existing, login, fp, translog.OutcomeReplayed)
 	}
-	h.remember(ctx, existing)
+	userKind.remember(ctx, h.s, existing)
 	h.s.createOutcome(c, translog.ResourceUser, translog.OutcomeConflict)
 	record(c).SetSCIMID(existing.GUIDUser)
 	return 0, "", nil, &translator.Error{Code: translator.EConflict, ScimType: translator.ScimUniqueness,
@@ -490,7 +297,7 @@ func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login,
 	h.s.createOutcome(c, translog.ResourceUser, outcome)
 	record(c).SetSCIMID(u.GUIDUser)
 	h.s.storeErr(h.s.store.PutCreateRecord(ctx, store.User, login, store.CreateRecord{Fingerprint: fp, ID: u.GUIDUser}))
-	h.remember(ctx, u)
+	userKind.remember(ctx, h.s, u)
 	res := h.render(c, l, u)
 	b, err := json.Marshal(res)
 	if err != nil {
@@ -649,11 +456,7 @@ func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired
 		if err != nil {
 			return h.portalErr(l, err)
 		}
-		if store.NormaliseLogin(updated.Domain, updated.UserName) != store.NormaliseLogin(u.Domain, u.UserName) ||
-			updated.ExternalKey != u.ExternalKey {
-			h.forget(ctx, u)
-			h.remember(ctx, updated)
-		}
+		userKind.relookup(ctx, h.s, u, updated)
 		updated.Enabled = u.Enabled
 		u = updated
 	}
@@ -733,7 +536,7 @@ func (h *users) delete(c echo.Context) error {
 			return h.portalErr(l, err)
 		}
 	}
-	h.forget(ctx, u)
+	userKind.forget(ctx, h.s, u)
 	return noContent(c)
 }
 
