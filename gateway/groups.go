@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -280,34 +279,23 @@ func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng
 		return 0, "", nil, h.portalErr(l, err)
 	}
 	createErr := err
-	existing, found, err := h.existing(ctx, l, translator.AsError(createErr).ExistingID, ng.Name)
-	if err != nil {
+	existing, verdict, err := judgeCreate(c, h.s, groupKind, name, fp, prev, hasPrev, createErr,
+		func() (translator.PortalGroup, bool, error) {
+			return h.existing(ctx, l, translator.AsError(createErr).ExistingID, ng.Name)
+		},
+		func(g translator.PortalGroup) (bool, error) {
+			diff, err := l.Mapping.DiffGroup(g, req)
+			return diff.Patch.Empty(), err
+		})
+	switch {
+	case err != nil:
 		return 0, "", nil, err
-	}
-	if !found {
-		if translator.ErrorCode(createErr) == translator.EOutcomeUnknown {
-			h.s.storeErr(st.PutCreateRecord(ctx, store.Group, name, store.CreateRecord{Fingerprint: fp}))
-			return 0, "", nil, createErr
-		}
-		return 0, "", nil, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second,
-			Message: "the portal reports a conflict for this displayName but the existing group cannot be read; retry later", Err: createErr}
-	}
-	diff, err := l.Mapping.DiffGroup(existing, req)
-	if err != nil {
-		return 0, "", nil, err
-	}
-	same := diff.Patch.Empty()
-	ours := translator.ErrorCode(createErr) == translator.EOutcomeUnknown ||
-		(hasPrev && !prev.Delivered && prev.Fingerprint == fp && (prev.ID == "" || prev.ID == existing.GUIDGroup))
-	if same && ours {
+	case verdict == createOurs:
 		return h.created(c, l, existing, members, name, fp, translog.OutcomeReplayed)
 	}
-	groupKind.remember(ctx, h.s, existing)
-	h.s.createOutcome(c, translog.ResourceGroup, translog.OutcomeConflict)
-	record(c).SetSCIMID(existing.GUIDGroup)
 	return 0, "", nil, &translator.Error{Code: translator.EConflict, ScimType: translator.ScimUniqueness,
 		Message: fmt.Sprintf("the portal requires unique group names (compared without case); a group named %q already exists (id %s)",
-			existing.Name, existing.GUIDGroup), Err: createErr}
+			existing.Name, existing.GUIDGroup)}
 }
 
 // created records a create that the portal made (or that a retry found), adds the members and

@@ -2,12 +2,15 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
@@ -20,6 +23,8 @@ const rememberAtMost = 10
 // from the lookup cache, the bounded scan behind any other filter, and the cache upkeep.
 type resourceKind[P any] struct {
 	noun       string // "user" or "group": in messages and cache metric labels
+	resource   string // translog.ResourceUser or translog.ResourceGroup
+	keyAttr    string // the SCIM attribute creates are keyed on: userName, displayName
 	storeKind  store.Kind
 	guidField  string // the portal field that holds the SCIM id
 	narrowHint string // what narrows a filter, for the tooMany detail
@@ -38,6 +43,8 @@ type resourceKind[P any] struct {
 
 var userKind = &resourceKind[translator.PortalUser]{
 	noun:       "user",
+	resource:   translog.ResourceUser,
+	keyAttr:    "userName",
 	storeKind:  store.User,
 	guidField:  translator.FieldGUIDUser,
 	narrowHint: "userName, externalId or another filterable attribute",
@@ -59,6 +66,8 @@ var userKind = &resourceKind[translator.PortalUser]{
 
 var groupKind = &resourceKind[translator.PortalGroup]{
 	noun:       "group",
+	resource:   translog.ResourceGroup,
+	keyAttr:    "displayName",
 	storeKind:  store.Group,
 	guidField:  translator.FieldGUIDGroup,
 	narrowHint: "displayName or externalId",
@@ -260,6 +269,58 @@ func (k *resourceKind[P]) relookup(ctx context.Context, s *Server, before, after
 		k.forget(ctx, s, before)
 		k.remember(ctx, s, after)
 	}
+}
+
+// createVerdict is what a create that met a conflict or an unknown outcome found in the portal.
+type createVerdict int
+
+const (
+	// createOurs: the existing record is this create's own (an unknown outcome that did happen, or an
+	// earlier create of the same body whose 201 never reached the client): answer 201 with it.
+	createOurs createVerdict = iota + 1
+	// createConflict: someone else's record, or one whose 201 was delivered: answer 409.
+	createConflict
+	// createHidden: a record deleted in disable mode: restore it.
+	createHidden
+)
+
+// judgeCreate applies DESIGN.md's create rule after the portal create failed with a conflict or an
+// unknown outcome (createErr): find reads the existing record, same compares it with the request, prev
+// is the create record read before the portal create. A record that cannot be found answers 503: after
+// an unknown outcome the create did not happen as far as the portal says now (a create record is left,
+// so that a retry that meets it later gets its 201); after a conflict it cannot be read.
+func judgeCreate[P any](c echo.Context, s *Server, k *resourceKind[P], key, fp string, prev store.CreateRecord, hasPrev bool,
+	createErr error, find func() (P, bool, error), same func(P) (bool, error)) (P, createVerdict, error) {
+	ctx := createContext(c)
+	var zero P
+	existing, found, err := find()
+	if err != nil {
+		return zero, 0, err
+	}
+	unknown := translator.ErrorCode(createErr) == translator.EOutcomeUnknown
+	if !found {
+		if unknown {
+			s.storeErr(s.store.PutCreateRecord(ctx, k.storeKind, key, store.CreateRecord{Fingerprint: fp}))
+			return zero, 0, createErr
+		}
+		return zero, 0, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second, Err: createErr,
+			Message: fmt.Sprintf("the portal reports a conflict for this %s but the existing %s cannot be read; retry later", k.keyAttr, k.noun)}
+	}
+	if k.isHidden(existing) {
+		return existing, createHidden, nil
+	}
+	eq, err := same(existing)
+	if err != nil {
+		return zero, 0, err
+	}
+	ours := unknown || (hasPrev && !prev.Delivered && prev.Fingerprint == fp && (prev.ID == "" || prev.ID == k.guid(existing)))
+	if eq && ours {
+		return existing, createOurs, nil
+	}
+	k.remember(ctx, s, existing)
+	s.createOutcome(c, k.resource, translog.OutcomeConflict)
+	record(c).SetSCIMID(k.guid(existing))
+	return existing, createConflict, nil
 }
 
 // serveGet answers GET /{Resource}/{id}: the record found by find, rendered by resource under the

@@ -258,37 +258,24 @@ func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu 
 		return 0, "", nil, h.portalErr(l, err)
 	}
 	createErr := err
-	existing, found, err := h.existing(ctx, l, translator.AsError(createErr).ExistingID, nu)
-	if err != nil {
+	existing, verdict, err := judgeCreate(c, h.s, userKind, login, fp, prev, hasPrev, createErr,
+		func() (translator.PortalUser, bool, error) {
+			return h.existing(ctx, l, translator.AsError(createErr).ExistingID, nu)
+		},
+		func(u translator.PortalUser) (bool, error) {
+			diff, err := l.Mapping.Diff(u, req)
+			return diff.Empty(), err
+		})
+	switch {
+	case err != nil:
 		return 0, "", nil, err
-	}
-	if !found {
-		if translator.ErrorCode(createErr) == translator.EOutcomeUnknown {
-			// Not stored as far as the portal says now; a retry that meets it later gets its 201.
-			h.s.storeErr(st.PutCreateRecord(ctx, store.User, login, store.CreateRecord{Fingerprint: fp}))
-			return 0, "", nil, createErr
-		}
-		return 0, "", nil, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second,
-			Message: "the portal reports a conflict for this userName but the existing user cannot be read; retry later", Err: createErr}
-	}
-	if isDeleted(existing) {
+	case verdict == createHidden:
 		return h.restore(c, l, existing, req, login, fp)
-	}
-	diff, err := l.Mapping.Diff(existing, req)
-	if err != nil {
-		return 0, "", nil, err
-	}
-	same := diff.Empty()
-	ours := translator.ErrorCode(createErr) == translator.EOutcomeUnknown ||
-		(hasPrev && !prev.Delivered && prev.Fingerprint == fp && (prev.ID == "" || prev.ID == existing.GUIDUser))
-	if same && ours {
+	case verdict == createOurs:
 		return h.created(c, l, existing, login, fp, translog.OutcomeReplayed)
 	}
-	userKind.remember(ctx, h.s, existing)
-	h.s.createOutcome(c, translog.ResourceUser, translog.OutcomeConflict)
-	record(c).SetSCIMID(existing.GUIDUser)
 	return 0, "", nil, &translator.Error{Code: translator.EConflict, ScimType: translator.ScimUniqueness,
-		Message: "a user with this userName already exists in the portal (id " + existing.GUIDUser + ")", Err: createErr}
+		Message: "a user with this userName already exists in the portal (id " + existing.GUIDUser + ")"}
 }
 
 // created records a create that the portal made (or that a retry found, or a restore) and answers 201.
