@@ -281,7 +281,9 @@ func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng
 	createErr := err
 	existing, verdict, err := judgeCreate(c, h.s, groupKind, name, fp, prev, hasPrev, createErr,
 		func() (translator.PortalGroup, bool, error) {
-			return h.existing(ctx, l, translator.AsError(createErr).ExistingID, ng.Name)
+			return groupKind.existing(ctx, l, translator.AsError(createErr).ExistingID,
+				[]translator.PortalFilter{{Field: translator.FieldName, Value: ng.Name}},
+				func(g translator.PortalGroup) bool { return strings.EqualFold(g.Name, ng.Name) })
 		},
 		func(g translator.PortalGroup) (bool, error) {
 			diff, err := l.Mapping.DiffGroup(g, req)
@@ -324,44 +326,14 @@ func (h *groups) created(c echo.Context, l *Live, g translator.PortalGroup, memb
 	return http.StatusCreated, baseURL(c) + "/Groups/" + g.GUIDGroup, b, nil
 }
 
-// existing reads the group a create collided with: by the portal's existingIdGroup, else by name.
-func (h *groups) existing(ctx context.Context, l *Live, idGroup int64, name string) (translator.PortalGroup, bool, error) {
-	if idGroup != 0 {
-		g, err := l.Portal.GetGroup(ctx, idGroup)
-		if err == nil {
-			return g, true, nil
-		}
-		if translator.ErrorCode(err) != translator.ENotFound {
-			return g, false, err
-		}
-	}
-	list, err := l.Portal.ListGroups(ctx, []translator.PortalFilter{{Field: translator.FieldName, Value: name}}, translator.Page{Top: 2})
-	if err != nil {
-		return translator.PortalGroup{}, false, err
-	}
-	for _, g := range list.Groups {
-		if strings.EqualFold(g.Name, name) {
-			return g, true, nil
-		}
-	}
-	return translator.PortalGroup{}, false, nil
-}
-
 // patch serves PATCH /Groups/{id}: every operation, and every member id added, is validated before
 // the first portal write; then the group's fields, the removals and the additions are written.
 // Answers l.PatchStatus (204 by default).
 func (h *groups) patch(c echo.Context) error {
 	l, ctx := liveOf(c), c.Request().Context()
-	body, err := readBody(c, l.Limits.MaxBodyBytes)
+	ops, err := readPatch(c, l)
 	if err != nil {
 		return err
-	}
-	ops, err := translator.ParsePatchRequest(body)
-	if err != nil {
-		return err
-	}
-	if len(ops) > l.Limits.MaxOperations {
-		return translator.Invalidf(translator.ScimTooMany, "%d operations in one PATCH, more than limits.maxOperations (%d)", len(ops), l.Limits.MaxOperations)
 	}
 	g, err := h.byID(ctx, l, c.Param("id"))
 	if err != nil {

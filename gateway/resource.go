@@ -271,6 +271,47 @@ func (k *resourceKind[P]) relookup(ctx context.Context, s *Server, before, after
 	}
 }
 
+// existing reads the record a create collided with: by the portal's existingIdUser/existingIdGroup,
+// else by the login (or name) terms, keeping the one same accepts.
+func (k *resourceKind[P]) existing(ctx context.Context, l *Live, key int64, terms []translator.PortalFilter, same func(P) bool) (P, bool, error) {
+	var zero P
+	if key != 0 {
+		p, err := k.get(ctx, l.Portal, key)
+		if err == nil {
+			return p, true, nil
+		}
+		if translator.ErrorCode(err) != translator.ENotFound {
+			return zero, false, err
+		}
+	}
+	items, _, err := k.list(ctx, l.Portal, terms, translator.Page{Top: 2})
+	if err != nil {
+		return zero, false, err
+	}
+	for _, p := range items {
+		if same(p) {
+			return p, true, nil
+		}
+	}
+	return zero, false, nil
+}
+
+// readPatch reads and parses a PATCH request body, at most limits.maxOperations operations.
+func readPatch(c echo.Context, l *Live) ([]translator.PatchOp, error) {
+	body, err := readBody(c, l.Limits.MaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	ops, err := translator.ParsePatchRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	if len(ops) > l.Limits.MaxOperations {
+		return nil, translator.Invalidf(translator.ScimTooMany, "%d operations in one PATCH, more than limits.maxOperations (%d)", len(ops), l.Limits.MaxOperations)
+	}
+	return ops, nil
+}
+
 // createVerdict is what a create that met a conflict or an unknown outcome found in the portal.
 type createVerdict int
 

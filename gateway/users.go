@@ -260,7 +260,11 @@ func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu 
 	createErr := err
 	existing, verdict, err := judgeCreate(c, h.s, userKind, login, fp, prev, hasPrev, createErr,
 		func() (translator.PortalUser, bool, error) {
-			return h.existing(ctx, l, translator.AsError(createErr).ExistingID, nu)
+			return userKind.existing(ctx, l, translator.AsError(createErr).ExistingID,
+				[]translator.PortalFilter{{Field: translator.FieldUserName, Value: nu.UserName}, {Field: translator.FieldDomain, Value: nu.Domain}},
+				func(u translator.PortalUser) bool {
+					return strings.EqualFold(u.UserName, nu.UserName) && strings.EqualFold(u.Domain, nu.Domain)
+				})
 		},
 		func(u translator.PortalUser) (bool, error) {
 			diff, err := l.Mapping.Diff(u, req)
@@ -332,45 +336,13 @@ func (h *users) restore(c echo.Context, l *Live, u translator.PortalUser, req tr
 	return h.created(c, l, updated, login, fp, translog.OutcomeRestored)
 }
 
-// existing reads the user a create collided with: by the portal's existingIdUser, else by login.
-func (h *users) existing(ctx context.Context, l *Live, idUser int64, nu translator.NewPortalUser) (translator.PortalUser, bool, error) {
-	if idUser != 0 {
-		u, err := l.Portal.GetUser(ctx, idUser)
-		if err == nil {
-			return u, true, nil
-		}
-		if translator.ErrorCode(err) != translator.ENotFound {
-			return u, false, err
-		}
-	}
-	list, err := l.Portal.ListUsers(ctx, []translator.PortalFilter{
-		{Field: translator.FieldUserName, Value: nu.UserName}, {Field: translator.FieldDomain, Value: nu.Domain},
-	}, translator.Page{Top: 2})
-	if err != nil {
-		return translator.PortalUser{}, false, err
-	}
-	for _, u := range list.Users {
-		if strings.EqualFold(u.UserName, nu.UserName) && strings.EqualFold(u.Domain, nu.Domain) {
-			return u, true, nil
-		}
-	}
-	return translator.PortalUser{}, false, nil
-}
-
 // patch serves PATCH /Users/{id}: every operation is validated before the first portal write; only
 // what changed is written; a PATCH that changes nothing makes no portal write.
 func (h *users) patch(c echo.Context) error {
 	l, ctx := liveOf(c), c.Request().Context()
-	body, err := readBody(c, l.Limits.MaxBodyBytes)
+	ops, err := readPatch(c, l)
 	if err != nil {
 		return err
-	}
-	ops, err := translator.ParsePatchRequest(body)
-	if err != nil {
-		return err
-	}
-	if len(ops) > l.Limits.MaxOperations {
-		return translator.Invalidf(translator.ScimTooMany, "%d operations in one PATCH, more than limits.maxOperations (%d)", len(ops), l.Limits.MaxOperations)
 	}
 	u, err := h.byID(ctx, l, c.Param("id"))
 	if err != nil {
