@@ -5,12 +5,12 @@
 #   docker build --build-arg VERSION="$(git describe --tags --always --dirty)" -t scim-gateway:dev .
 #   docker run --rm -p 8080:8080 -p 9090:9090 -v "$PWD/config.yaml:/etc/scim-gateway/config/config.yaml:ro" scim-gateway:dev
 #
-# Base images are pinned by version tag: the Go toolchain the module is tested with (go.mod: go 1.26.0)
+# Base images are pinned by version tag: the Go toolchain the module is tested with (go.mod: toolchain go1.26.10)
 # and Debian 12's distroless static image (distroless publishes no version tags below the Debian release).
 # To pin digests as well, let your update bot (Renovate, Dependabot) add @sha256:... from the registry;
 # never write one by hand. charts/dockerfile_test.go checks these rules and builds the same command.
 
-FROM golang:1.26.8-bookworm AS build
+FROM golang:1.26.10-bookworm AS build
 WORKDIR /src
 
 # Modules first, in their own cached step: it is redone only when go.mod or go.sum change.

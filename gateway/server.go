@@ -99,6 +99,10 @@ func New(opts Options) *Server {
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// The client address (auth slowdown, access log) is the right-most X-Forwarded-For entry that is not
+	// a trusted proxy (loopback, link-local, private networks: the ingress). Echo's default would take the
+	// left-most entry, which a client can forge to escape the slowdown (GO-2026-6872).
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	renderer := &ErrorRenderer{Logger: s.logger}
 	e.HTTPErrorHandler = renderer.Handle
 	e.Pre(normalisePath)

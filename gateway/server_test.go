@@ -266,3 +266,29 @@ func TestAuthFailuresSlowDown(t *testing.T) {
 		t.Fatalf("valid token after failures: %d", w.Code)
 	}
 }
+
+func TestAuthSlowdownIgnoresForgedForwardedFor(t *testing.T) {
+	s := newTestServer(t)
+	h := s.Handler()
+	fail := func(remote, xff string) {
+		r := httptest.NewRequest(http.MethodGet, "/scim/v2/ServiceProviderConfig", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("Authorization", "Bearer wrong")
+		if xff != "" {
+			r.Header.Set("X-Forwarded-For", xff)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	// A client on the internet forging a new X-Forwarded-For each time is still one address.
+	for i := range authFreeFailures {
+		fail("203.0.113.7:40000", fmt.Sprintf("198.51.100.%d", i))
+	}
+	if n := s.auth.addrs["203.0.113.7"]; n == nil || n.count != authFreeFailures {
+		t.Fatalf("failures by the real address = %+v, want %d", n, authFreeFailures)
+	}
+	// Behind the ingress (a private address), the client it appended is the one counted.
+	fail("10.0.0.5:50000", "198.51.100.99, 203.0.113.50")
+	if n := s.auth.addrs["203.0.113.50"]; n == nil || n.count != 1 {
+		t.Fatalf("failures by the forwarded client = %+v, want 1", n)
+	}
+}
