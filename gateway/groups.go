@@ -266,9 +266,8 @@ func (h *groups) create(c echo.Context) error {
 // body. Like a user create it runs to its end when the client gives up (createContext).
 func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng translator.NewPortalGroup, members []translator.PortalMember, name, fp string) (int, string, []byte, error) {
 	ctx := createContext(c)
-	st := h.s.store
-	prev, hasPrev, err := st.CreateRecord(ctx, store.Group, name)
-	h.s.storeErr(err)
+	// The record of an earlier create matters only on a conflict: read it while the portal works.
+	prev := h.s.createRecord(ctx, store.Group, name)
 
 	g, err := l.Portal.CreateGroup(ctx, ng)
 	switch translator.ErrorCode(err) {
@@ -279,7 +278,7 @@ func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng
 		return 0, "", nil, h.portalErr(l, err)
 	}
 	createErr := err
-	existing, verdict, err := judgeCreate(c, h.s, groupKind, name, fp, prev, hasPrev, createErr,
+	existing, verdict, err := judgeCreate(c, h.s, groupKind, name, fp, prev, createErr,
 		func() (translator.PortalGroup, bool, error) {
 			return groupKind.existing(ctx, l, translator.AsError(createErr).ExistingID,
 				[]translator.PortalFilter{{Field: translator.FieldName, Value: ng.Name}},
@@ -307,8 +306,7 @@ func (h *groups) created(c echo.Context, l *Live, g translator.PortalGroup, memb
 	ctx := createContext(c)
 	h.s.createOutcome(c, translog.ResourceGroup, outcome)
 	record(c).SetSCIMID(g.GUIDGroup)
-	h.s.storeErr(h.s.store.PutCreateRecord(ctx, store.Group, name, store.CreateRecord{Fingerprint: fp, ID: g.GUIDGroup}))
-	groupKind.remember(ctx, h.s, g)
+	groupKind.recordCreate(ctx, h.s, name, fp, g)
 	if err := h.addMembers(ctx, l, g, members); err != nil {
 		return 0, "", nil, err
 	}

@@ -70,8 +70,13 @@ func (s *Server) idempotent(c echo.Context, fp string, run func() (status int, l
 		c.Response().Header().Set(echo.HeaderLocation, location)
 	}
 	werr := c.Blob(status, MediaTypeSCIM, body)
-	if delivered, ok := c.Get(deliveredKey).(func()); ok && werr == nil && ctx.Err() == nil {
-		delivered()
+	if delivered, ok := c.Get(deliveredKey).(func()); ok && werr == nil {
+		// Send the answer now: recording its delivery (and releasing the create lock) is not the
+		// client's wait. A client that left is seen here as a cancelled context.
+		_ = http.NewResponseController(c.Response().Writer).Flush()
+		if ctx.Err() == nil {
+			delivered()
+		}
 	}
 	return werr
 }

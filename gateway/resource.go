@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -247,11 +248,62 @@ func (k *resourceKind[P]) scan(ctx context.Context, l *Live, push []translator.P
 
 // remember caches the lookups of a record: its portal key, login (or name) and externalId.
 func (k *resourceKind[P]) remember(ctx context.Context, s *Server, p P) {
+	s.storeAll(k.rememberCalls(ctx, s, p)...)
+}
+
+func (k *resourceKind[P]) rememberCalls(ctx context.Context, s *Server, p P) []func() error {
 	id := k.guid(p)
 	login, ext := k.lookups(p)
-	s.storeErr(s.store.RememberPortalKey(ctx, k.storeKind, id, k.key(p)))
-	s.storeErr(s.store.Remember(ctx, k.storeKind, store.Login, login, id))
-	s.storeErr(s.store.Remember(ctx, k.storeKind, store.ExternalID, ext, id))
+	return []func() error{
+		func() error { return s.store.RememberPortalKey(ctx, k.storeKind, id, k.key(p)) },
+		func() error { return s.store.Remember(ctx, k.storeKind, store.Login, login, id) },
+		func() error { return s.store.Remember(ctx, k.storeKind, store.ExternalID, ext, id) },
+	}
+}
+
+// recordCreate writes, at once, the create record of a create that is about to answer 201 (its 201 not
+// delivered yet) and the record's lookups.
+func (k *resourceKind[P]) recordCreate(ctx context.Context, s *Server, key, fp string, p P) {
+	s.storeAll(append(k.rememberCalls(ctx, s, p), func() error {
+		return s.store.PutCreateRecord(ctx, k.storeKind, key, store.CreateRecord{Fingerprint: fp, ID: k.guid(p)})
+	})...)
+}
+
+// createRecord starts reading the record of the last create of a login (or group name) and returns
+// a function that waits for it: the record matters only when the portal create meets a conflict, so
+// it is read while the portal works. A store failure reads as no record.
+func (s *Server) createRecord(ctx context.Context, kind store.Kind, key string) func() (store.CreateRecord, bool) {
+	var rec store.CreateRecord
+	var ok bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var err error
+		rec, ok, err = s.store.CreateRecord(ctx, kind, key)
+		s.storeErr(err)
+	}()
+	return func() (store.CreateRecord, bool) {
+		<-done
+		return rec, ok
+	}
+}
+
+// storeAll runs independent store calls concurrently (one round trip instead of one each) and counts
+// their failures; the request goes on without the cache.
+func (s *Server) storeAll(calls ...func() error) {
+	errs := make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, call := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = call()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		s.storeErr(err)
+	}
 }
 
 // forget drops the login (or name) and externalId lookups of a record (deleted or renamed).
@@ -330,7 +382,7 @@ const (
 // is the create record read before the portal create. A record that cannot be found answers 503: after
 // an unknown outcome the create did not happen as far as the portal says now (a create record is left,
 // so that a retry that meets it later gets its 201); after a conflict it cannot be read.
-func judgeCreate[P any](c echo.Context, s *Server, k *resourceKind[P], key, fp string, prev store.CreateRecord, hasPrev bool,
+func judgeCreate[P any](c echo.Context, s *Server, k *resourceKind[P], key, fp string, prevRecord func() (store.CreateRecord, bool),
 	createErr error, find func() (P, bool, error), same func(P) (bool, error)) (P, createVerdict, error) {
 	ctx := createContext(c)
 	var zero P
@@ -354,6 +406,7 @@ func judgeCreate[P any](c echo.Context, s *Server, k *resourceKind[P], key, fp s
 	if err != nil {
 		return zero, 0, err
 	}
+	prev, hasPrev := prevRecord()
 	ours := unknown || (hasPrev && !prev.Delivered && prev.Fingerprint == fp && (prev.ID == "" || prev.ID == k.guid(existing)))
 	if eq && ours {
 		return existing, createOurs, nil

@@ -245,9 +245,8 @@ func createContext(c echo.Context) context.Context {
 // and body.
 func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu translator.NewPortalUser, login, fp string) (int, string, []byte, error) {
 	ctx := createContext(c)
-	st := h.s.store
-	prev, hasPrev, err := st.CreateRecord(ctx, store.User, login)
-	h.s.storeErr(err)
+	// The record of an earlier create matters only on a conflict: read it while the portal works.
+	prev := h.s.createRecord(ctx, store.User, login)
 
 	u, err := l.Portal.CreateUser(ctx, nu)
 	switch translator.ErrorCode(err) {
@@ -258,7 +257,7 @@ func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu 
 		return 0, "", nil, h.portalErr(l, err)
 	}
 	createErr := err
-	existing, verdict, err := judgeCreate(c, h.s, userKind, login, fp, prev, hasPrev, createErr,
+	existing, verdict, err := judgeCreate(c, h.s, userKind, login, fp, prev, createErr,
 		func() (translator.PortalUser, bool, error) {
 			return userKind.existing(ctx, l, translator.AsError(createErr).ExistingID,
 				[]translator.PortalFilter{{Field: translator.FieldUserName, Value: nu.UserName}, {Field: translator.FieldDomain, Value: nu.Domain}},
@@ -287,8 +286,7 @@ func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login,
 	ctx := createContext(c)
 	h.s.createOutcome(c, translog.ResourceUser, outcome)
 	record(c).SetSCIMID(u.GUIDUser)
-	h.s.storeErr(h.s.store.PutCreateRecord(ctx, store.User, login, store.CreateRecord{Fingerprint: fp, ID: u.GUIDUser}))
-	userKind.remember(ctx, h.s, u)
+	userKind.recordCreate(ctx, h.s, login, fp, u)
 	res := h.render(c, l, u)
 	b, err := json.Marshal(res)
 	if err != nil {
