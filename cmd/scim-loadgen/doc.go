@@ -34,4 +34,14 @@
 //
 // The text report goes to stdout; --json FILE also writes it as JSON. Its last line,
 // "answers: ... errors_without_retry_after=N ... error_statuses={...}", is meant for soak tests.
+//
+// --verify sends no load: it reads the portal at --base-url with --token (the portal's own token,
+// as with --direct) and checks that it holds exactly what an initial cycle with the same --users,
+// --groups, --members-per-group, --prefix, --domain and --seed creates through the gateway's default
+// mapping: each generated user once with every attribute as generated, each group once with exactly
+// its members, and no other user or group named like the run's. It prints
+// "verify ... problems=N" and the problems, and exits 1 when N is not 0:
+//
+//	scim-loadgen --verify --base-url http://127.0.0.1:8081/portal --token STATIC --users 300 \
+//	    --groups 10 --members-per-group 20 --prefix soak1 --seed 1
 package main

@@ -39,7 +39,7 @@ func newLoadgen(o options) *loadgen {
 		tag:     "r" + strconv.FormatInt(start.UnixMilli(), 36),
 		start:   start,
 	}
-	genRNG := rand.New(rand.NewPCG(uint64(o.seed), 0))
+	genRNG := newGenRNG(o.seed)
 	g.users = generateUsers(o.users, o.prefix, o.domain, genRNG)
 	g.groups = generateGroups(o.groups, o.membersPerGroup, o.users, o.prefix)
 	if o.direct {

@@ -82,6 +82,8 @@ type options struct {
 	timeout         time.Duration
 	simURL          string
 	jsonPath        string
+	verify          bool
+	prefixSet       bool // --prefix was given
 }
 
 // parseFlags parses args. --help prints the usage to stdout and returns flag.ErrHelp; every other
@@ -112,6 +114,7 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "`timeout` of each request")
 	fs.StringVar(&o.simURL, "sim-url", "", "portal-sim root `URL` (http://127.0.0.1:8081): report portal calls per operation from /_sim/stats")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this `file`")
+	fs.BoolVar(&o.verify, "verify", false, "send no load: check that the portal at --base-url (--token: its token) holds exactly the users, groups and members an initial cycle with the same --users, --groups, --members-per-group, --prefix, --domain and --seed creates; exit 1 if not")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(fs, stdout)
@@ -122,6 +125,7 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("%w: unexpected arguments: %s", errUsage, strings.Join(fs.Args(), " "))
 	}
+	o.prefixSet = o.prefix != ""
 	if o.prefix == "" {
 		o.prefix = "lg" + strconv.FormatInt(time.Now().Unix(), 36)
 	}
@@ -188,6 +192,9 @@ func (o options) validate() []string {
 	if o.domain == "" || strings.ContainsAny(o.domain, `@\ `) {
 		p = append(p, "--domain must be non-empty, without @, \\ or spaces")
 	}
+	if o.verify && !o.prefixSet {
+		p = append(p, "--verify needs the --prefix of the run to check")
+	}
 	if o.dialect != dialectDefault && o.dialect != dialectOpt2020 {
 		p = append(p, fmt.Sprintf("--dialect %q is not default or aadOptscim062020", o.dialect))
 	}
@@ -248,14 +255,18 @@ func usage(fs *flag.FlagSet, w io.Writer) {
 	})
 }
 
-// run parses args, runs the scenario and writes the text report to stdout (and the JSON report to
-// --json). It returns flag.ErrHelp for --help, an errUsage error for bad arguments, and an error
-// when portal-sim's stats cannot be read or the JSON file cannot be written. Failed requests are not
+// run parses args, runs the scenario (or --verify) and writes the text report to stdout (and the JSON
+// report to --json). It returns flag.ErrHelp for --help, an errUsage error for bad arguments, an
+// errVerifyFailed error when --verify finds differences, and an error when portal-sim's stats or,
+// under --verify, the portal cannot be read, or the JSON file cannot be written. Failed requests are not
 // errors of run: they are in the report.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	o, err := parseFlags(args, stdout)
 	if err != nil {
 		return err
+	}
+	if o.verify {
+		return runVerify(ctx, o, stdout)
 	}
 	rep, err := newLoadgen(o).run(ctx)
 	if err != nil {
@@ -268,6 +279,28 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err := writeJSONFile(o.jsonPath, rep); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// runVerify runs --verify: it writes the verify report to stdout (and as JSON to --json) and returns
+// errVerifyFailed when the portal differs from the generated objects, or the error of a read of the
+// portal that kept failing.
+func runVerify(ctx context.Context, o options, stdout io.Writer) error {
+	rep, err := verifyPortal(ctx, o)
+	if err != nil {
+		return err
+	}
+	if err := writeVerifyText(stdout, rep); err != nil {
+		return err
+	}
+	if o.jsonPath != "" {
+		if err := writeJSONFile(o.jsonPath, rep); err != nil {
+			return err
+		}
+	}
+	if rep.ProblemCount > 0 {
+		return fmt.Errorf("%w: %d problems", errVerifyFailed, rep.ProblemCount)
 	}
 	return nil
 }

@@ -341,6 +341,7 @@ func TestParseFlags(t *testing.T) {
 		{"zero concurrency", append(base, "--concurrency", "0"), "--concurrency"},
 		{"stray argument", append(base, "extra"), "unexpected arguments"},
 		{"unknown flag", append(base, "--nope"), "nope"},
+		{"verify without prefix", append(base, "--verify"), "--verify needs the --prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

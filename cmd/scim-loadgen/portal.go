@@ -126,7 +126,13 @@ func (t *portalTarget) findUser(ctx context.Context, u *genUser) (string, outcom
 }
 
 func (t *portalTarget) createUser(ctx context.Context, u *genUser) (string, outcome) {
-	body := portalUser{
+	return portalCreated(t.c.call(ctx, http.MethodPost, t.baseURL+portalUsersPath, portalUserOf(u), true), userKey, existingUser)
+}
+
+// portalUserOf is the portal user the gateway's default mapping makes of u's SCIM create: what the
+// direct mode creates, and what --verify expects to find.
+func portalUserOf(u *genUser) portalUser {
+	return portalUser{
 		UserName:         u.login,
 		Domain:           u.domain,
 		FullName:         u.displayName,
@@ -144,7 +150,6 @@ func (t *portalTarget) createUser(ctx context.Context, u *genUser) (string, outc
 			"department":      u.department,
 		},
 	}
-	return portalCreated(t.c.call(ctx, http.MethodPost, t.baseURL+portalUsersPath, body, true), userKey, existingUser)
 }
 
 func (t *portalTarget) getUser(ctx context.Context, id string) outcome {

@@ -270,8 +270,8 @@ func formatCounts(m map[string]int) string {
 	return "{" + strings.Join(parts, ",") + "}"
 }
 
-// writeJSONFile writes r as indented JSON to path.
-func writeJSONFile(path string, r *Report) error {
+// writeJSONFile writes r (a *Report or a *VerifyReport) as indented JSON to path.
+func writeJSONFile(path string, r any) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err

@@ -41,6 +41,10 @@ var (
 	departments = []string{"Sales", "Finance", "Engineering", "Operations", "Legal", "Support"}
 )
 
+// newGenRNG returns the source of the generated attributes of a run with seed: the same seed gives
+// the same users, which is what lets --verify recompute them.
+func newGenRNG(seed int64) *rand.Rand { return rand.New(rand.NewPCG(uint64(seed), 0)) }
+
 // generateUsers returns n users named prefix-i@domain, i from 1, with attributes drawn from rng.
 func generateUsers(n int, prefix, domain string, rng *rand.Rand) []*genUser {
 	users := make([]*genUser, n)
