@@ -145,6 +145,10 @@ func (h *users) resource(c echo.Context, l *Live, u translator.PortalUser, proj 
 		}
 		res.SetGroups(groups)
 	}
+	if proj.IsZero() {
+		// FromPortalUser renders only what a zero projection returns: no copy needed.
+		return res, nil
+	}
 	return proj.Apply(res), nil
 }
 

@@ -139,6 +139,10 @@ func (p Projection) Excluded(name string) bool {
 	return true
 }
 
+// IsZero reports whether the projection selects nothing: neither attributes nor excludedAttributes
+// was given (or both named only attributes no schema defines).
+func (p Projection) IsZero() bool { return len(p.include) == 0 && len(p.exclude) == 0 }
+
 // Apply returns the projection of res (res is not modified). id, schemas and meta are always
 // returned; attributes returned only on request ("groups") only when attributes names them; "never"
 // attributes (password) never. With attributes, only the named attributes, sub-attributes and

@@ -133,3 +133,23 @@ func TestSplitList(t *testing.T) {
 		t.Fatalf("splitList = %q, want %q", got, want)
 	}
 }
+
+func TestProjectionIsZero(t *testing.T) {
+	for _, tc := range []struct {
+		attrs, excluded string
+		want            bool
+	}{
+		{"", "", true},
+		{"userName", "", false},
+		{"", "emails", false},
+		{"", "members", false},
+	} {
+		p, err := ParseProjection(tc.attrs, tc.excluded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.IsZero() != tc.want {
+			t.Errorf("ParseProjection(%q, %q).IsZero() = %v, want %v", tc.attrs, tc.excluded, p.IsZero(), tc.want)
+		}
+	}
+}
