@@ -270,7 +270,7 @@ func TestAdminTranslationsAndMetrics(t *testing.T) {
 
 func TestShutdownFailsReadinessFirst(t *testing.T) {
 	e := newEnv(t, nil)
-	e.app.opts.DrainDelay = time.Second
+	e.app.opts.DrainDelay = 3 * time.Second // long enough for the checks below on a loaded machine
 	go e.app.Shutdown()
 	eventually(t, "readiness fails", func() bool {
 		s, _ := e.admin("/readyz", "")

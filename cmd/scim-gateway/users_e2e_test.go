@@ -246,10 +246,10 @@ func TestEntraUserLifecycle(t *testing.T) {
 }
 
 func TestCreateAnswersOnUnknownOutcome(t *testing.T) {
-	e := newEnv(t, func(c *config.Config) { c.Upstream.Timeout = 300 * time.Millisecond })
+	e := newEnv(t, func(c *config.Config) { c.Upstream.Timeout = time.Second })
 	// The portal stores the user, then answers after the client gave up: the gateway reads it back
 	// and answers 201 with its id rather than an error Entra would retry into a 409.
-	e.setFaults(func(f *portalsim.Faults) { f.SlowCommitRate, f.SlowCommitMs = 1, 1500 })
+	e.setFaults(func(f *portalsim.Faults) { f.SlowCommitRate, f.SlowCommitMs = 1, 3000 })
 	a := e.scim(http.MethodPost, "/Users", entraCreate("carol@contoso.com", "carol")).want(t, http.StatusCreated)
 	e.setFaults(func(f *portalsim.Faults) { f.SlowCommitRate, f.SlowCommitMs = 0, 0 })
 	p := e.portalUser("contoso.com", "carol")
