@@ -50,11 +50,9 @@ type demo struct {
 	portalSrv  *http.Server
 	token      string
 	adminToken string
-	scimURL    string
-	adminURL   string
 }
 
-// startDemo starts the embedded portal and builds (but does not start) the gateway; Run starts it.
+// startDemo starts the embedded portal and builds (but does not start) the gateway.
 func startDemo(listen, adminListen, portalListen, token string, logOut io.Writer) (*demo, error) {
 	if token == "" {
 		token = "demo-" + randomHex(16)
