@@ -126,6 +126,7 @@ func TestRender(t *testing.T) {
 			t.Run("gateway deployment", c.gatewayDeployment)
 			t.Run("secret wiring", c.secretWiring)
 			t.Run("redis", c.redis)
+			t.Run("redis credentials", c.redisCredentials)
 			t.Run("services", c.services)
 			t.Run("helm test pod", c.testPod)
 			t.Run("disruption budget and autoscaler", c.scaling)
@@ -442,12 +443,19 @@ func fileKeys(tree map[string]any, prefix string) []fileRef {
 	return refs
 }
 
-func (c *check) secretWiring(t *testing.T) {
+// renderedConfig returns the ConfigMap's config.yaml, parsed, with the paths the pod sees.
+func (c *check) renderedConfig(t *testing.T) map[string]any {
+	t.Helper()
 	cm := one[*corev1.ConfigMap](t, c.r, "ConfigMap", fullname)
 	var tree map[string]any
 	if err := yaml.Unmarshal([]byte(cm.Data[path.Base(configPath)]), &tree); err != nil {
 		t.Fatal(err)
 	}
+	return tree
+}
+
+func (c *check) secretWiring(t *testing.T) {
+	tree := c.renderedConfig(t)
 	spec := c.deployment.Spec.Template.Spec
 	secretsMount := mountFor(t, c.container, "/etc/scim-gateway/secrets/x")
 	secretVolume := volumeNamed(t, spec, secretsMount.Name)
@@ -472,7 +480,7 @@ func (c *check) secretWiring(t *testing.T) {
 	// it holds (and it holds nothing else); with an existing one, a key the values configure.
 	data := c.secretData()
 	configured := map[string]bool{}
-	for _, name := range []string{"adminToken", "upstreamClientSecret", "upstreamToken", "redisPassword", "translationHashKey"} {
+	for _, name := range []string{"adminToken", "upstreamClientSecret", "upstreamToken", "redisPassword", "redisSentinelPassword", "translationHashKey"} {
 		configured[c.value("secrets."+name+".key").(string)] = true
 	}
 	for _, tok := range c.value("secrets.scimTokens").([]any) {
@@ -560,6 +568,41 @@ func (c *check) redis(t *testing.T) {
 			return e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil
 		}) {
 			t.Errorf("the gateway has a Redis password but the bundled Redis does not require it")
+		}
+	}
+}
+
+// redisCredentials checks that each Redis password of secrets reaches its own key of the rendered
+// config (redisPassword store.redis.passwordFile, redisSentinelPassword store.redis.sentinelPasswordFile)
+// as the file of its Secret key, that the gateway loads the Secret's value from it, and that a password
+// turned off leaves its key unset.
+func (c *check) redisCredentials(t *testing.T) {
+	store, _ := c.renderedConfig(t)["store"].(map[string]any)
+	redisCfg, _ := store["redis"].(map[string]any)
+	data := c.secretData()
+	for _, p := range []struct {
+		secret, fileKey string
+		loaded          string // the value the gateway read from the file
+	}{
+		{"redisPassword", "passwordFile", c.loaded.Store.Redis.Password},
+		{"redisSentinelPassword", "sentinelPasswordFile", c.loaded.Store.Redis.SentinelPassword},
+	} {
+		file, _ := redisCfg[p.fileKey].(string)
+		if enabled, _ := c.value("secrets." + p.secret + ".enabled").(bool); !enabled {
+			if file != "" || p.loaded != "" {
+				t.Errorf("secrets.%s is off, yet store.redis.%s is %q", p.secret, p.fileKey, file)
+			}
+			continue
+		}
+		key, _ := c.value("secrets." + p.secret + ".key").(string)
+		if want := "/etc/scim-gateway/secrets/" + key; file != want {
+			t.Errorf("store.redis.%s is %q, want %q (secrets.%s.key)", p.fileKey, file, want, p.secret)
+		}
+		switch {
+		case p.loaded == "":
+			t.Errorf("secrets.%s: the gateway loads an empty password from %s", p.secret, file)
+		case data != nil && p.loaded != string(data[key]):
+			t.Errorf("secrets.%s: the gateway loads another value than the Secret's key %q", p.secret, key)
 		}
 	}
 }
@@ -824,6 +867,57 @@ func selfSignedCA(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// TestRedisSentinelPasswordKeys checks the ways to give the sentinels' password beyond
+// ci/sentinel-values.yaml (its own key in the chart's Secret): the Redis password's key shared (as
+// Bitnami's Redis chart does with auth.sentinel), and an existing Secret, with its own key or the shared
+// one. The gateway must load the rendered config and each password must come from its key.
+func TestRedisSentinelPasswordKeys(t *testing.T) {
+	chrt, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := readValues(t, "ci/sentinel-values.yaml")
+	tests := []struct {
+		name       string
+		overrides  string
+		wantShared bool // both passwords from the one Secret key redis-password
+	}{
+		{"the Redis password's key, value empty", "secrets: {redisSentinelPassword: {key: redis-password, value: ''}}", true},
+		{"the Redis password's key, same value", "secrets: {redisSentinelPassword: {key: redis-password, value: ci-redis-password}}", true},
+		{"an existing Secret, a key of its own", "secrets: {existingSecret: redis-credentials, redisSentinelPassword: {key: sentinel-password}}", false},
+		{"an existing Secret, the Redis password's key", "secrets: {existingSecret: redis-credentials, redisSentinelPassword: {key: redis-password}}", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vals := withOverrides(base, parseValues(t, tt.overrides))
+			r, err := render(t, vals, renderOptions{})
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			coalesced, err := chartutil.CoalesceValues(chrt, vals)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &check{t: t, r: r, vals: coalesced}
+			c.deployment = one[*appsv1.Deployment](t, r, "Deployment", fullname)
+			c.container = containerNamed(t, c.deployment.Spec.Template.Spec, gatewayContainer)
+			c.loaded = c.loadConfig()
+			t.Run("secret wiring", c.secretWiring)
+			t.Run("redis credentials", c.redisCredentials)
+
+			redis := c.loaded.Store.Redis
+			if shared := redis.SentinelPassword == redis.Password; shared != tt.wantShared {
+				t.Errorf("the sentinels' password equals the master's: %v, want %v", shared, tt.wantShared)
+			}
+			if data := c.secretData(); data != nil {
+				if _, ok := data["redis-sentinel-password"]; ok == tt.wantShared {
+					t.Errorf("the chart's Secret has a redis-sentinel-password entry: %v, want %v", ok, !tt.wantShared)
+				}
+			}
+		})
+	}
 }
 
 // TestPodTemplateOnlyChangesForRestartKeys checks the chart's answer to live reload: a change the gateway

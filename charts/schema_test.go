@@ -87,6 +87,50 @@ func TestChartRefuses(t *testing.T) {
 			want:      []string{"/config/store/redis", "password"},
 		},
 		{
+			name:      "a Redis Sentinel password in the config",
+			base:      "ci/sentinel-values.yaml",
+			overrides: "config: {store: {redis: {sentinelPassword: hunter2hunter2hunter2}}}",
+			want:      []string{"/config/store/redis", "sentinelPassword"},
+		},
+		{
+			name:      "a Redis Sentinel password without mode sentinel",
+			base:      "ci/defaults-values.yaml",
+			overrides: "secrets: {redisSentinelPassword: {enabled: true, value: sentinel-pass}}",
+			want:      []string{"values don't meet the specifications of the schema", "/config/store/redis", "mode"},
+		},
+		{
+			name:       "a Redis Sentinel password without mode sentinel, schema skipped",
+			base:       "ci/defaults-values.yaml",
+			overrides:  "secrets: {redisSentinelPassword: {enabled: true, value: sentinel-pass}}",
+			skipSchema: true,
+			want:       []string{"secrets.redisSentinelPassword and config.store.redis.sentinelUsername are for the sentinels"},
+		},
+		{
+			name:       "a Redis Sentinel username in cluster mode, schema skipped",
+			base:       "ci/defaults-values.yaml",
+			overrides:  "config: {store: {redis: {url: '', mode: cluster, addrs: ['redis-0:6379'], sentinelUsername: watcher}}}",
+			skipSchema: true,
+			want:       []string{"set config.store.redis.mode sentinel"},
+		},
+		{
+			name:      "a Redis Sentinel username in cluster mode",
+			base:      "ci/defaults-values.yaml",
+			overrides: "config: {store: {redis: {url: '', mode: cluster, addrs: ['redis-0:6379'], sentinelUsername: watcher}}}",
+			want:      []string{"values don't meet the specifications of the schema", "/config/store/redis/mode"},
+		},
+		{
+			name:      "no Redis Sentinel password value",
+			base:      "ci/sentinel-values.yaml",
+			overrides: "secrets: {redisSentinelPassword: {value: ''}}",
+			want:      []string{"secrets.redisSentinelPassword.value is required"},
+		},
+		{
+			name:      "the Redis password's key for the sentinels, with another value",
+			base:      "ci/sentinel-values.yaml",
+			overrides: "secrets: {redisSentinelPassword: {key: redis-password}}",
+			want:      []string{`secrets.redisSentinelPassword: the key "redis-password" is also secrets.redisPassword's, with another value`},
+		},
+		{
 			name:      "a misspelt config key",
 			base:      "ci/defaults-values.yaml",
 			overrides: "config: {upstream: {baseUrl: https://portal.example.com}}",
@@ -209,7 +253,7 @@ func TestChartRefuses(t *testing.T) {
 // bundledRedis); values.schema.json refuses them under config.
 var chartOwnedConfigKeys = []string{
 	"server.listen", "server.tokens", "admin",
-	"store.redis.password", "store.redis.passwordFile",
+	"store.redis.password", "store.redis.passwordFile", "store.redis.sentinelPassword", "store.redis.sentinelPasswordFile",
 	"upstream.auth.clientSecret", "upstream.auth.clientSecretFile", "upstream.auth.token", "upstream.auth.tokenFile",
 	"logging.translation.hashKey", "logging.translation.hashKeyFile",
 }

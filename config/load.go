@@ -106,7 +106,8 @@ func Check(path string, environ []string) (warnings []string, problems Problems)
 }
 
 // SecretFiles lists the files Load read into ...File keys (server.tokens[].valueFile, admin.tokenFile,
-// store.redis.passwordFile, upstream.auth.clientSecretFile, upstream.auth.tokenFile), in key order.
+// store.redis.passwordFile, store.redis.sentinelPasswordFile, upstream.auth.clientSecretFile,
+// upstream.auth.tokenFile, logging.translation.hashKeyFile), in key order.
 func (c *Config) SecretFiles() []string { return slices.Clone(c.secretFiles) }
 
 // TLSFiles lists the CA, certificate and key files that the TLS sections name.
@@ -141,6 +142,7 @@ func secretKeys(c *Config) []secretKey {
 	return append(keys,
 		secretKey{"admin", "token", "tokenFile", &c.Admin.Token, &c.Admin.TokenFile},
 		secretKey{"store.redis", "password", "passwordFile", &c.Store.Redis.Password, &c.Store.Redis.PasswordFile},
+		secretKey{"store.redis", "sentinelPassword", "sentinelPasswordFile", &c.Store.Redis.SentinelPassword, &c.Store.Redis.SentinelPasswordFile},
 		secretKey{"upstream.auth", "clientSecret", "clientSecretFile", &a.ClientSecret, &a.ClientSecretFile},
 		secretKey{"upstream.auth", "token", "tokenFile", &a.Token, &a.TokenFile},
 		secretKey{"logging.translation", "hashKey", "hashKeyFile", &c.Logging.Translation.HashKey, &c.Logging.Translation.HashKeyFile},

@@ -534,6 +534,59 @@ admin:
 			"admin.tokenFile":                "cannot read the file: open " + missing,
 		})
 	})
+	t.Run("sentinel password from its file", func(t *testing.T) {
+		sentinelFile := writeFile(t, t.TempDir(), "redis-sentinel-password", "sentinel-pass\n")
+		c, _ := mustLoad(t, minimalYAML+fmt.Sprintf(`
+store:
+  redis:
+    mode: sentinel
+    addrs: ["sentinel-0:26379"]
+    masterName: mymaster
+    passwordFile: %q
+    sentinelUsername: sentinel-user
+`, passwordFile), "SCIMGW_STORE_REDIS_SENTINELPASSWORDFILE="+sentinelFile)
+		r := c.Store.Redis
+		if r.Password != "redis-pass" || r.SentinelUsername != "sentinel-user" || r.SentinelPassword != "sentinel-pass" {
+			t.Fatalf("credentials %q, %q/%q; want the master's from passwordFile, the sentinels' from sentinelPasswordFile",
+				r.Password, r.SentinelUsername, r.SentinelPassword)
+		}
+		if got, want := c.SecretFiles(), []string{passwordFile, sentinelFile}; !slices.Equal(got, want) {
+			t.Fatalf("SecretFiles() = %v, want %v", got, want)
+		}
+	})
+	t.Run("sentinel password file misused", func(t *testing.T) {
+		sentinelFile := writeFile(t, t.TempDir(), "redis-sentinel-password", "sentinel-pass")
+		const sentinel = `
+store:
+  redis:
+    mode: sentinel
+    addrs: ["sentinel-0:26379"]
+    masterName: mymaster
+`
+		tests := []struct {
+			name, yaml string
+			want       map[string]string
+		}{
+			{"outside mode sentinel", minimalYAML + fmt.Sprintf(`
+store:
+  redis:
+    url: "redis://127.0.0.1:6379/0"
+    sentinelPasswordFile: %q
+`, sentinelFile), map[string]string{"store.redis.sentinelPasswordFile": "only for mode sentinel, not standalone"}},
+			{"with its value", minimalYAML + sentinel + fmt.Sprintf(`
+    sentinelPassword: inline
+    sentinelPasswordFile: %q
+`, sentinelFile), map[string]string{"store.redis.sentinelPasswordFile": "set together with store.redis.sentinelPassword; set only one"}},
+			{"missing", minimalYAML + sentinel + fmt.Sprintf(`
+    sentinelPasswordFile: %q
+`, missing), map[string]string{"store.redis.sentinelPasswordFile": "cannot read the file: open " + missing}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				wantProblems(t, loadProblems(t, tt.yaml), tt.want)
+			})
+		}
+	})
 	t.Run("empty file", func(t *testing.T) {
 		empty := writeFile(t, t.TempDir(), "empty", "\n")
 		ps := loadProblems(t, minimalYAML, "SCIMGW_SERVER_TOKENS_0_VALUE=", "SCIMGW_SERVER_TOKENS_0_VALUEFILE="+empty)

@@ -58,20 +58,25 @@ type Store struct {
 }
 
 // Redis configures the Redis store (standalone from URL; Sentinel or Cluster from Mode and Addrs).
+// Username and Password are the data nodes' credentials; SentinelUsername and SentinelPassword are
+// those of the sentinels themselves (mode sentinel only), which may differ.
 type Redis struct {
-	URL          string        `yaml:"url"`
-	Mode         string        `yaml:"mode"` // standalone | sentinel | cluster
-	Addrs        []string      `yaml:"addrs"`
-	MasterName   string        `yaml:"masterName"`
-	Username     string        `yaml:"username"`
-	Password     string        `yaml:"password"`
-	PasswordFile string        `yaml:"passwordFile"`
-	DB           int           `yaml:"db"`
-	KeyPrefix    string        `yaml:"keyPrefix"`
-	TLS          TLS           `yaml:"tls"`
-	DialTimeout  time.Duration `yaml:"dialTimeout"`
-	Timeout      time.Duration `yaml:"timeout"` // read and write timeout of one command
-	MappingTTL   time.Duration `yaml:"mappingTTL"`
+	URL                  string        `yaml:"url"`
+	Mode                 string        `yaml:"mode"` // standalone | sentinel | cluster
+	Addrs                []string      `yaml:"addrs"`
+	MasterName           string        `yaml:"masterName"`
+	Username             string        `yaml:"username"`
+	Password             string        `yaml:"password"`
+	PasswordFile         string        `yaml:"passwordFile"`
+	SentinelUsername     string        `yaml:"sentinelUsername"`
+	SentinelPassword     string        `yaml:"sentinelPassword"`
+	SentinelPasswordFile string        `yaml:"sentinelPasswordFile"`
+	DB                   int           `yaml:"db"`
+	KeyPrefix            string        `yaml:"keyPrefix"`
+	TLS                  TLS           `yaml:"tls"`
+	DialTimeout          time.Duration `yaml:"dialTimeout"`
+	Timeout              time.Duration `yaml:"timeout"` // read and write timeout of one command
+	MappingTTL           time.Duration `yaml:"mappingTTL"`
 }
 
 // TLS configures a TLS client (to the portal or to Redis).

@@ -159,6 +159,7 @@ func (v *validator) redis(r *Redis) {
 		if len(r.Addrs) > 0 {
 			v.addf(p+".addrs", "only for mode sentinel or cluster; standalone takes url")
 		}
+		v.noSentinelAuth(r)
 	case "sentinel", "cluster":
 		if r.URL != "" {
 			v.addf(p+".url", "only for mode standalone; %s takes addrs", r.Mode)
@@ -171,11 +172,17 @@ func (v *validator) redis(r *Redis) {
 				v.addf(indexKey(p+".addrs", i), "must be host:port")
 			}
 		}
-		if r.Mode == "sentinel" && r.MasterName == "" {
-			v.addf(p+".masterName", "required for mode sentinel")
-		}
-		if r.Mode == "cluster" && r.DB != 0 {
-			v.addf(p+".db", "must be 0 for mode cluster")
+		switch r.Mode {
+		case "sentinel":
+			if r.MasterName == "" {
+				v.addf(p+".masterName", "required for mode sentinel")
+			}
+			v.sentinelAuth(r)
+		case "cluster":
+			v.noSentinelAuth(r)
+			if r.DB != 0 {
+				v.addf(p+".db", "must be 0 for mode cluster")
+			}
 		}
 	}
 	if r.DB < 0 {
@@ -185,6 +192,34 @@ func (v *validator) redis(r *Redis) {
 	v.positiveDuration(p+".dialTimeout", r.DialTimeout)
 	v.positiveDuration(p+".timeout", r.Timeout)
 	v.positiveDuration(p+".mappingTTL", r.MappingTTL)
+}
+
+// sentinelAuth checks the sentinels' credentials of mode sentinel: a username needs a password, and a
+// sentinelPasswordFile must not be empty. Both are optional: sentinels often run without a password.
+func (v *validator) sentinelAuth(r *Redis) {
+	const p = "store.redis.sentinelPassword"
+	switch {
+	case r.SentinelPassword != "":
+	case r.SentinelPasswordFile != "":
+		v.addf(p, "empty (read from sentinelPasswordFile %s)", r.SentinelPasswordFile)
+	case r.SentinelUsername != "":
+		v.addf(p, "required with sentinelUsername (or sentinelPasswordFile)")
+	}
+}
+
+// noSentinelAuth reports sentinel credentials set outside mode sentinel, where no sentinel would get
+// them. A password read from its file is reported under the file's key.
+func (v *validator) noSentinelAuth(r *Redis) {
+	const p = "store.redis"
+	if r.SentinelUsername != "" {
+		v.addf(p+".sentinelUsername", "only for mode sentinel, not %s", r.Mode)
+	}
+	switch {
+	case r.SentinelPasswordFile != "":
+		v.addf(p+".sentinelPasswordFile", "only for mode sentinel, not %s", r.Mode)
+	case r.SentinelPassword != "":
+		v.addf(p+".sentinelPassword", "only for mode sentinel, not %s", r.Mode)
+	}
 }
 
 func (v *validator) upstream(u *Upstream) {

@@ -71,6 +71,33 @@ func TestValidate(t *testing.T) {
 		{"redis sentinel without addrs and with a url", func(c *Config) {
 			c.Store.Redis.Mode, c.Store.Redis.URL, c.Store.Redis.MasterName = "sentinel", "redis://r:6379", "mymaster"
 		}, map[string]string{"store.redis.addrs": "required for mode sentinel", "store.redis.url": "only for mode standalone"}},
+		{"redis sentinel with sentinel credentials", func(c *Config) {
+			c.Store.Redis.Mode, c.Store.Redis.Addrs, c.Store.Redis.MasterName = "sentinel", []string{"s0:26379"}, "mymaster"
+			c.Store.Redis.SentinelUsername, c.Store.Redis.SentinelPassword = "sentinel-user", "sentinel-pass"
+		}, nil},
+		{"redis sentinel password read from its file", func(c *Config) {
+			c.Store.Redis.Mode, c.Store.Redis.Addrs, c.Store.Redis.MasterName = "sentinel", []string{"s0:26379"}, "mymaster"
+			c.Store.Redis.SentinelPassword, c.Store.Redis.SentinelPasswordFile = "sentinel-pass", "/run/s"
+		}, nil},
+		{"redis sentinel username without a password", func(c *Config) {
+			c.Store.Redis.Mode, c.Store.Redis.Addrs, c.Store.Redis.MasterName = "sentinel", []string{"s0:26379"}, "mymaster"
+			c.Store.Redis.SentinelUsername = "sentinel-user"
+		}, map[string]string{"store.redis.sentinelPassword": "required with sentinelUsername"}},
+		{"redis sentinel password file that was empty", func(c *Config) {
+			c.Store.Redis.Mode, c.Store.Redis.Addrs, c.Store.Redis.MasterName = "sentinel", []string{"s0:26379"}, "mymaster"
+			c.Store.Redis.SentinelPasswordFile = "/run/s"
+		}, map[string]string{"store.redis.sentinelPassword": "empty (read from sentinelPasswordFile /run/s)"}},
+		{"redis sentinel credentials in standalone mode", func(c *Config) {
+			c.Store.Redis.URL = "redis://r:6379/0"
+			c.Store.Redis.SentinelUsername, c.Store.Redis.SentinelPassword = "sentinel-user", "sentinel-pass"
+		}, map[string]string{
+			"store.redis.sentinelUsername": "only for mode sentinel, not standalone",
+			"store.redis.sentinelPassword": "only for mode sentinel, not standalone",
+		}},
+		{"redis sentinel password file in cluster mode", func(c *Config) {
+			c.Store.Redis.Mode, c.Store.Redis.Addrs = "cluster", []string{"c0:6379"}
+			c.Store.Redis.SentinelPassword, c.Store.Redis.SentinelPasswordFile = "sentinel-pass", "/run/s"
+		}, map[string]string{"store.redis.sentinelPasswordFile": "only for mode sentinel, not cluster"}},
 		{"redis cluster with a db", func(c *Config) {
 			c.Store.Redis.Mode, c.Store.Redis.Addrs, c.Store.Redis.DB = "cluster", []string{"c0:6379"}, 3
 		}, map[string]string{"store.redis.db": "must be 0 for mode cluster"}},

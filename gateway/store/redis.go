@@ -75,7 +75,7 @@ func newRedis(cfg config.Redis, logger *zap.Logger, settings circuitSettings) (*
 	if err := r.Ping(ctx); err != nil {
 		if redis.IsAuthError(err) || redis.IsPermissionError(err) {
 			_ = r.client.Close()
-			return nil, fmt.Errorf("store: redis refused the credentials (check username, password or passwordFile): %w", err)
+			return nil, fmt.Errorf("store: redis refused the credentials (check username and password or passwordFile; with mode sentinel also sentinelUsername and sentinelPassword or sentinelPasswordFile): %w", err)
 		}
 		r.logger.Warn("redis does not answer at startup; serving without it until it does",
 			zap.Strings("addrs", opts.Addrs), zap.Error(err))

@@ -28,10 +28,13 @@ const (
 //   - standalone (the default mode): url (redis:// or rediss://, with user, password and database
 //     number), or else the single entry of addrs with db;
 //   - sentinel: addrs are the sentinels, masterName the monitored master, db the database;
+//     sentinelUsername and sentinelPassword (usually from sentinelPasswordFile) authenticate to the
+//     sentinels, username and password to the master and replicas;
 //   - cluster: addrs are seed nodes; db must be 0.
 //
 // username and password, when set, take precedence over those of the url (the password usually comes
-// from passwordFile, a mounted Secret). TLS is on when tls.enabled is set or the url is rediss://.
+// from passwordFile, a mounted Secret). The sentinel credentials are refused outside mode sentinel.
+// TLS is on when tls.enabled is set or the url is rediss://.
 // Timeouts come from dialTimeout and timeout (each falls back to its default when zero); go-redis does
 // not retry a failed command, because a SET NX or a compare-and-delete replayed after a lost reply
 // would report the wrong outcome, and the caller treats any error as a cache miss anyway.
@@ -66,6 +69,9 @@ func universalOptions(cfg config.Redis) (*redis.UniversalOptions, error) {
 		if cfg.MasterName != "" {
 			return nil, errors.New("store.redis: masterName is for mode sentinel")
 		}
+		if err := noSentinelAuth(cfg); err != nil {
+			return nil, err
+		}
 		switch {
 		case cfg.URL != "" && len(cfg.Addrs) > 0:
 			return nil, errors.New("store.redis: set url or addrs, not both")
@@ -98,6 +104,8 @@ func universalOptions(cfg config.Redis) (*redis.UniversalOptions, error) {
 			return nil, errors.New("store.redis: mode sentinel needs addrs (the sentinels) and masterName")
 		}
 		opts.Addrs = cfg.Addrs
+		opts.SentinelUsername = cfg.SentinelUsername
+		opts.SentinelPassword = cfg.SentinelPassword
 	case ModeCluster:
 		if cfg.URL != "" {
 			return nil, errors.New("store.redis: url is for mode standalone; list seed nodes in addrs")
@@ -110,6 +118,9 @@ func universalOptions(cfg config.Redis) (*redis.UniversalOptions, error) {
 		}
 		if cfg.MasterName != "" {
 			return nil, errors.New("store.redis: masterName is for mode sentinel")
+		}
+		if err := noSentinelAuth(cfg); err != nil {
+			return nil, err
 		}
 		opts.Addrs = cfg.Addrs
 		opts.IsClusterMode = true
@@ -125,6 +136,14 @@ func universalOptions(cfg config.Redis) (*redis.UniversalOptions, error) {
 		opts.TLSConfig = tc
 	}
 	return opts, nil
+}
+
+// noSentinelAuth refuses sentinel credentials outside mode sentinel, where go-redis would drop them.
+func noSentinelAuth(cfg config.Redis) error {
+	if cfg.SentinelUsername != "" || cfg.SentinelPassword != "" {
+		return errors.New("store.redis: sentinelUsername and sentinelPassword are for mode sentinel")
+	}
+	return nil
 }
 
 // redisURL is what the gateway takes from a redis:// or rediss:// URL.

@@ -1,10 +1,20 @@
 package store
 
 import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/scim-gateway/scim-gateway/config"
 )
@@ -15,13 +25,15 @@ func TestUniversalOptions(t *testing.T) {
 		cfg     config.Redis
 		wantErr string // a part of the error; "" for none
 
-		wantAddrs   []string
-		wantDB      int
-		wantUser    string
-		wantPass    string
-		wantMaster  string
-		wantCluster bool
-		wantTLS     bool
+		wantAddrs        []string
+		wantDB           int
+		wantUser         string
+		wantPass         string
+		wantSentinelUser string
+		wantSentinelPass string
+		wantMaster       string
+		wantCluster      bool
+		wantTLS          bool
 	}{
 		{
 			name:      "standalone url",
@@ -64,6 +76,18 @@ func TestUniversalOptions(t *testing.T) {
 			wantAddrs: []string{"s1:26379", "s2:26379"}, wantMaster: "mymaster", wantDB: 1, wantPass: "p",
 		},
 		{
+			name: "sentinel with credentials of its own",
+			cfg: config.Redis{Mode: "sentinel", Addrs: []string{"s1:26379"}, MasterName: "mymaster",
+				Username: "gw", Password: "master-pass", SentinelUsername: "watcher", SentinelPassword: "sentinel-pass"},
+			wantAddrs: []string{"s1:26379"}, wantMaster: "mymaster", wantUser: "gw", wantPass: "master-pass",
+			wantSentinelUser: "watcher", wantSentinelPass: "sentinel-pass",
+		},
+		{
+			name:      "sentinel password without a username",
+			cfg:       config.Redis{Mode: "sentinel", Addrs: []string{"s1:26379"}, MasterName: "mymaster", SentinelPassword: "sentinel-pass"},
+			wantAddrs: []string{"s1:26379"}, wantMaster: "mymaster", wantSentinelPass: "sentinel-pass",
+		},
+		{
 			name:      "cluster",
 			cfg:       config.Redis{Mode: "cluster", Addrs: []string{"n1:6379", "n2:6379"}, TLS: config.TLS{Enabled: true}},
 			wantAddrs: []string{"n1:6379", "n2:6379"}, wantCluster: true, wantTLS: true,
@@ -86,6 +110,8 @@ func TestUniversalOptions(t *testing.T) {
 		{name: "cluster without addrs", cfg: config.Redis{Mode: "cluster"}, wantErr: "seed nodes"},
 		{name: "cluster with a database", cfg: config.Redis{Mode: "cluster", Addrs: []string{"n:1"}, DB: 1}, wantErr: "database 0"},
 		{name: "master name outside sentinel", cfg: config.Redis{URL: "redis://a", MasterName: "m"}, wantErr: "masterName is for mode sentinel"},
+		{name: "sentinel password in standalone", cfg: config.Redis{URL: "redis://a", SentinelPassword: "hunter2"}, wantErr: "sentinelPassword are for mode sentinel"},
+		{name: "sentinel username in cluster", cfg: config.Redis{Mode: "cluster", Addrs: []string{"n:1"}, SentinelUsername: "watcher"}, wantErr: "sentinelPassword are for mode sentinel"},
 		{name: "missing ca file", cfg: config.Redis{URL: "rediss://a", TLS: config.TLS{CAFile: "/nonexistent/ca.pem"}}, wantErr: "caFile"},
 		{name: "cert without key", cfg: config.Redis{URL: "rediss://a", TLS: config.TLS{CertFile: "c.pem"}}, wantErr: "go together"},
 	}
@@ -115,6 +141,17 @@ func TestUniversalOptions(t *testing.T) {
 			}
 			if opts.Username != tc.wantUser || opts.Password != tc.wantPass {
 				t.Fatalf("credentials: got %q/%q, want %q/%q", opts.Username, opts.Password, tc.wantUser, tc.wantPass)
+			}
+			if opts.SentinelUsername != tc.wantSentinelUser || opts.SentinelPassword != tc.wantSentinelPass {
+				t.Fatalf("sentinel credentials: got %q/%q, want %q/%q",
+					opts.SentinelUsername, opts.SentinelPassword, tc.wantSentinelUser, tc.wantSentinelPass)
+			}
+			if tc.wantMaster != "" { // what go-redis' failover client gets: each pair goes to its own nodes
+				f := opts.Failover()
+				if f.Username != tc.wantUser || f.Password != tc.wantPass || f.SentinelUsername != tc.wantSentinelUser || f.SentinelPassword != tc.wantSentinelPass {
+					t.Fatalf("failover credentials: got master %q/%q sentinels %q/%q, want %q/%q and %q/%q",
+						f.Username, f.Password, f.SentinelUsername, f.SentinelPassword, tc.wantUser, tc.wantPass, tc.wantSentinelUser, tc.wantSentinelPass)
+				}
 			}
 			if opts.MasterName != tc.wantMaster {
 				t.Fatalf("MasterName: got %q, want %q", opts.MasterName, tc.wantMaster)
@@ -161,5 +198,106 @@ func TestUniversalOptionsTimeouts(t *testing.T) {
 				t.Fatalf("DialerRetries: got %d, want 1", opts.DialerRetries)
 			}
 		})
+	}
+}
+
+// TestSentinelCredentials runs a password-protected master behind a sentinel with a password of its
+// own, and checks that each password goes to its own server (the sentinel's to the sentinel, the
+// master's to the master), that a refused one is an error, and that neither shows in the error or the
+// log.
+func TestSentinelCredentials(t *testing.T) {
+	const masterPass, sentinelPass = "master-pass-0123", "sentinel-pass-4567"
+	master := startRedisServer(t, "--requirepass", masterPass)
+	sentinelAddr := startSentinel(t, master.addr(), masterPass, sentinelPass)
+
+	tests := []struct {
+		name                   string
+		password, sentinelPass string
+		wantErr                bool
+	}{
+		{name: "each server its own password", password: masterPass, sentinelPass: sentinelPass},
+		{name: "no sentinel password", password: masterPass, wantErr: true},
+		{name: "the master's password sent to the sentinel", password: masterPass, sentinelPass: masterPass, wantErr: true},
+		{name: "the sentinel's password sent to the master", password: sentinelPass, sentinelPass: sentinelPass, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Redis{
+				Mode: ModeSentinel, Addrs: []string{sentinelAddr}, MasterName: "mymaster",
+				Password: tc.password, SentinelPassword: tc.sentinelPass,
+				KeyPrefix:   "sentinel-test:",
+				DialTimeout: startTimeout, Timeout: startTimeout, // generous: a loaded machine, two hops
+			}
+			core, logs := observer.New(zap.DebugLevel)
+			r, err := NewRedis(cfg, zap.New(core))
+			if r != nil {
+				t.Cleanup(func() { _ = r.Close() })
+			}
+			var logged strings.Builder
+			for _, e := range logs.All() {
+				fmt.Fprintln(&logged, e.Message, e.ContextMap())
+			}
+			for _, secret := range []string{masterPass, sentinelPass} {
+				if err != nil && strings.Contains(err.Error(), secret) {
+					t.Fatalf("the error %q shows a password", err)
+				}
+				if strings.Contains(logged.String(), secret) {
+					t.Fatalf("the log shows a password:\n%s", logged.String())
+				}
+			}
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("NewRedis: got no error, want the credentials refused")
+				}
+				if !redis.IsAuthError(err) {
+					t.Fatalf("NewRedis: got %q, want an authentication error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewRedis: %v", err)
+			}
+			mustSet(t, r, "k", tc.name, time.Minute)
+			mustGet(t, r, "k", tc.name)
+		})
+	}
+}
+
+// startSentinel runs a Redis Sentinel of the test's own that monitors masterAddr as "mymaster" (which
+// it reaches with masterPass) and itself requires sentinelPass; it returns the sentinel's address and
+// stops it at the end of the test.
+func startSentinel(t *testing.T, masterAddr, masterPass, sentinelPass string) string {
+	t.Helper()
+	host, port, err := net.SplitHostPort(masterAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	_, sentinelPort, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(dir, "sentinel.conf") // sentinel rewrites its config file: it must be writable
+	content := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\nrequirepass %s\nsentinel monitor mymaster %s %s 1\nsentinel auth-pass mymaster %s\n",
+		sentinelPort, dir, sentinelPass, host, port, masterPass)
+	if err := os.WriteFile(conf, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(redisServerPath, conf, "--sentinel")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting redis-server --sentinel: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	deadline := time.Now().Add(startTimeout)
+	for {
+		err := pingAddr(addr, time.Second)
+		if err == nil {
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sentinel on %s did not answer within %s: %v", addr, startTimeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

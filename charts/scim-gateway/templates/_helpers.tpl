@@ -92,9 +92,10 @@ app.kubernetes.io/component: redis
 
 {{/*
 The Secret's entries the gateway uses, as a YAML list of {key, value, from}: the SCIM tokens, then the
-admin token, the portal credential of the auth type, the Redis password, the translation hash key. value is empty with an
-existing Secret. The Secret template, the pod's secret volume and the rendered config all come from
-this one list, so the three always agree.
+admin token, the portal credential of the auth type, the Redis password, the Redis Sentinel password
+(one entry with the Redis password when both have the same key), the translation hash key. value is
+empty with an existing Secret. The Secret template, the pod's secret volume and the rendered config
+all come from this one list, so the three always agree.
 */}}
 {{- define "scim-gateway.secretItems" -}}
 {{- $s := .Values.secrets }}
@@ -113,6 +114,16 @@ this one list, so the three always agree.
 {{- end }}
 {{- if $s.redisPassword.enabled }}
 {{- $items = append $items (dict "key" $s.redisPassword.key "value" ($s.redisPassword.value | default "") "from" "secrets.redisPassword.value") }}
+{{- end }}
+{{- $sp := $s.redisSentinelPassword }}
+{{- if $sp.enabled }}
+{{- if and $s.redisPassword.enabled (eq $sp.key $s.redisPassword.key) }}
+{{- if and (not $s.existingSecret) $sp.value (ne $sp.value ($s.redisPassword.value | default "")) }}
+{{- fail (printf "secrets.redisSentinelPassword: the key %q is also secrets.redisPassword's, with another value; leave redisSentinelPassword.value empty to share the password, or give it a key of its own" $sp.key) }}
+{{- end }}
+{{- else }}
+{{- $items = append $items (dict "key" $sp.key "value" ($sp.value | default "") "from" "secrets.redisSentinelPassword.value") }}
+{{- end }}
 {{- end }}
 {{- if $s.translationHashKey.enabled }}
 {{- $items = append $items (dict "key" $s.translationHashKey.key "value" ($s.translationHashKey.value | default "") "from" "secrets.translationHashKey.value") }}
@@ -155,6 +166,9 @@ from the Ingress host when none is given).
 {{- if $s.redisPassword.enabled }}
 {{- $_ := set $redis "passwordFile" (printf "%s/%s" $dir $s.redisPassword.key) }}
 {{- end }}
+{{- if $s.redisSentinelPassword.enabled }}
+{{- $_ := set $redis "sentinelPasswordFile" (printf "%s/%s" $dir $s.redisSentinelPassword.key) }}
+{{- end }}
 {{- $auth := dict }}
 {{- $authType := include "scim-gateway.authType" . }}
 {{- if eq $authType "oauth2" }}
@@ -192,6 +206,9 @@ Deployment; fails the render.
 {{- end }}
 {{- if and .Values.bundledRedis.enabled (or (dig "url" "" $redis) (dig "addrs" list $redis)) }}
 {{- fail "bundledRedis.enabled and an external Redis (config.store.redis.url or addrs) exclude each other" }}
+{{- end }}
+{{- if and (or .Values.secrets.redisSentinelPassword.enabled (dig "sentinelUsername" "" $redis)) (ne (dig "mode" "" $redis) "sentinel") }}
+{{- fail "secrets.redisSentinelPassword and config.store.redis.sentinelUsername are for the sentinels: set config.store.redis.mode sentinel (with addrs and masterName), or turn them off" }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
 {{- fail "autoscaling.maxReplicas is smaller than autoscaling.minReplicas" }}
