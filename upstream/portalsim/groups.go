@@ -2,8 +2,6 @@ package portalsim
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 )
 
 // Group is a group as the portal returns it. Optional fields that are not set are null.
@@ -19,14 +17,14 @@ type Group struct {
 
 // group is the stored record of a group, immutable once stored.
 type group struct {
-	id                    int64
-	guid                  string
-	name                  string
-	externalKey           *string
-	description           *string
-	createdOn, modifiedOn time.Time
-	body                  []byte
+	stamp
+	name        string
+	externalKey *string
+	description *string
 }
+
+// key is the unique key of a group: its folded name.
+func (g *group) key() string { return fold(g.name) }
 
 func (g *group) field(name string) (string, bool) {
 	switch name {
@@ -64,6 +62,9 @@ var (
 	groupReadOnly = map[string]bool{"idGroup": true, "guidGroup": true, "createdOn": true, "modifiedOn": true}
 )
 
+// groupErrors are the errors of groups: GROUP_NOT_FOUND, and GROUP_ALREADY_EXISTS with existingIdGroup.
+var groupErrors = resourceErrors[*group]{notFound: groupNotFound, keyNotFound: groupKeyNotFound, exists: groupExists}
+
 func groupNotFound(id int64) *apiError {
 	return newError(http.StatusNotFound, CodeGroupNotFound, "idGroup", "no group with idGroup %d", id)
 }
@@ -79,117 +80,62 @@ func groupExists(g *group, existing int64) *apiError {
 	return e
 }
 
+// newGroupFromBody validates a create body.
+func newGroupFromBody(body map[string]any) (*group, *apiError) {
+	if err := checkKeys(body, groupFields, groupReadOnly); err != nil {
+		return nil, err
+	}
+	g := &group{}
+	if err := applyStrings(g, body, groupStrings, true); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// patchGroup validates a PATCH body against old and returns the changed record.
+func patchGroup(old *group, body map[string]any) (*group, *apiError) {
+	if err := checkKeys(body, groupFields, groupReadOnly); err != nil {
+		return nil, err
+	}
+	next := *old
+	next.body = nil
+	if err := applyStrings(&next, body, groupStrings, false); err != nil {
+		return nil, err
+	}
+	return &next, nil
+}
+
 // --- handlers ---
 
 // listGroups serves GET /groups.
 func (s *Sim) listGroups(r *http.Request) reply {
-	q, err := parseListQuery(r, groupFilterFields)
-	if err != nil {
-		return errorReply(err)
-	}
-	count, page := s.store.listGroups(q.filter, q.skip, q.top)
-	items := make([][]byte, len(page))
-	for i, g := range page {
-		items[i] = g.body
-	}
-	return s.listReply(r, q, count, items)
+	return listRecords(s, r, groupFilterFields, s.store.listGroups)
 }
 
 // createGroup serves POST /groups.
 func (s *Sim) createGroup(w http.ResponseWriter, r *http.Request) reply {
-	body, err := readJSONObject(w, r)
-	if err != nil {
-		return errorReply(err)
-	}
-	if err := checkKeys(body, groupFields, groupReadOnly); err != nil {
-		return errorReply(err)
-	}
-	in := &group{}
-	if err := applyStrings(in, body, groupStrings, true); err != nil {
-		return errorReply(err)
-	}
-	g, existing := s.store.createGroup(in)
-	if g == nil {
-		return errorReply(groupExists(in, existing))
-	}
-	return reply{status: http.StatusCreated, body: g.body,
-		location: s.absoluteURL(r, s.basePath+apiPrefix+"/groups("+strconv.FormatInt(g.id, 10)+")")}
+	return createRecord(s, w, r, groupErrors, "/groups", newGroupFromBody, s.store.createGroup)
 }
 
 // getGroup serves GET /groups({idGroup}).
 func (s *Sim) getGroup(rt route) reply {
-	id, ok := parseKey(rt.key)
-	if !ok {
-		return errorReply(groupKeyNotFound(rt.key))
-	}
-	g := s.store.group(id)
-	if g == nil {
-		return errorReply(groupNotFound(id))
-	}
-	return reply{status: http.StatusOK, body: g.body}
+	return getRecord(groupErrors, rt.key, s.store.group)
 }
 
 // updateGroup serves PATCH /groups({idGroup}).
 func (s *Sim) updateGroup(w http.ResponseWriter, r *http.Request, rt route) reply {
-	id, ok := parseKey(rt.key)
-	if !ok {
-		return errorReply(groupKeyNotFound(rt.key))
-	}
-	body, bodyErr := readJSONObject(w, r)
-	g, err := s.store.updateGroup(id, func(old *group) (*group, *apiError) {
-		if bodyErr != nil {
-			return nil, bodyErr
-		}
-		if err := checkKeys(body, groupFields, groupReadOnly); err != nil {
-			return nil, err
-		}
-		next := *old
-		next.body = nil
-		if err := applyStrings(&next, body, groupStrings, false); err != nil {
-			return nil, err
-		}
-		return &next, nil
-	})
-	if err != nil {
-		return errorReply(err)
-	}
-	return reply{status: http.StatusOK, body: g.body}
+	return patchRecord(w, r, groupErrors, rt.key, s.store.updateGroup, patchGroup)
 }
 
 // deleteGroup serves DELETE /groups({idGroup}); its memberships go with it.
 func (s *Sim) deleteGroup(rt route) reply {
-	id, ok := parseKey(rt.key)
-	if !ok {
-		return errorReply(groupKeyNotFound(rt.key))
-	}
-	if !s.store.deleteGroup(id) {
-		return errorReply(groupNotFound(id))
-	}
-	return reply{status: http.StatusNoContent}
+	return deleteRecord(groupErrors, rt.key, s.store.deleteGroup)
 }
 
 // listMembers serves GET /groups({idGroup})/members.
 func (s *Sim) listMembers(r *http.Request, rt route) reply {
-	id, ok := parseKey(rt.key)
-	if !ok {
-		return errorReply(groupKeyNotFound(rt.key))
-	}
-	if s.store.group(id) == nil {
-		return errorReply(groupNotFound(id))
-	}
-	q, err := parseListQuery(r, nil)
-	if err != nil {
-		return errorReply(err)
-	}
-	count, page, found := s.store.membersOf(id, q.skip, q.top)
-	if !found {
-		return errorReply(groupNotFound(id))
-	}
-	items := make([][]byte, len(page))
-	for i, u := range page {
-		items[i] = u.memberBody
-	}
-	return s.listReply(r, q, count, items)
+	return listLinked(s, r, groupErrors, rt.key, s.store.group, s.store.membersOf,
+		func(u *user) []byte { return u.memberBody })
 }
 
 // changeMember serves PUT and DELETE /groups({idGroup})/members({idUser}). The group is checked

@@ -14,37 +14,6 @@ func fold(s string) string { return strings.ToLower(s) }
 // loginKey is the case-insensitive (domain, userName) of a user: unique among users.
 type loginKey struct{ domain, userName string }
 
-// multiIndex maps a folded value to the ids that have it (a non-unique index).
-type multiIndex map[string]map[int64]struct{}
-
-func (m multiIndex) add(key string, id int64) {
-	ids := m[key]
-	if ids == nil {
-		ids = make(map[int64]struct{}, 1)
-		m[key] = ids
-	}
-	ids[id] = struct{}{}
-}
-
-func (m multiIndex) remove(key string, id int64) {
-	ids := m[key]
-	delete(ids, id)
-	if len(ids) == 0 {
-		delete(m, key)
-	}
-}
-
-// sorted returns the ids of key in ascending order.
-func (m multiIndex) sorted(key string) []int64 {
-	ids := m[key]
-	out := make([]int64, 0, len(ids))
-	for id := range ids {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // insertSorted adds id to an ascending slice unless it is there; it reports whether it added it.
 func insertSorted(ids []int64, id int64) ([]int64, bool) {
 	i, found := slices.BinarySearch(ids, id)
@@ -63,60 +32,62 @@ func removeSorted(ids []int64, id int64) ([]int64, bool) {
 	return slices.Delete(ids, i, i+1), true
 }
 
+// links maps an id to an ascending list of the ids it is linked to; an id with no link has no entry.
+type links map[int64][]int64
+
+// add links from to to; it reports whether the link is new.
+func (l links) add(from, to int64) bool {
+	var added bool
+	l[from], added = insertSorted(l[from], to)
+	return added
+}
+
+// remove ends the link from from to to; it reports whether there was one.
+func (l links) remove(from, to int64) bool {
+	ids, removed := removeSorted(l[from], to)
+	if len(ids) == 0 {
+		delete(l, from)
+	} else {
+		l[from] = ids
+	}
+	return removed
+}
+
+// drop ends every link of id, and the links back to it in back.
+func (l links) drop(id int64, back links) {
+	for _, other := range l[id] {
+		back.remove(other, id)
+	}
+	delete(l, id)
+}
+
 // store holds users, groups and memberships. Records are immutable once published: a change builds a
 // new record and swaps it into every index, so a reader holding a record needs no lock.
 type store struct {
 	mu sync.RWMutex
 
-	nextUserID  int64
-	users       map[int64]*user
-	userIDs     []int64 // ascending
-	usersByGUID map[string]*user
-	usersByKey  map[loginKey]*user
-	usersByName multiIndex // folded userName
-	usersByExt  multiIndex // folded externalKey
-	usersByMail multiIndex // folded contactEmail
-
-	nextGroupID  int64
-	groups       map[int64]*group
-	groupIDs     []int64 // ascending
-	groupsByGUID map[string]*group
-	groupsByName map[string]*group // folded name
-	groupsByExt  multiIndex        // folded externalKey
-
-	members    map[int64][]int64 // idGroup -> ascending idUser
-	userGroups map[int64][]int64 // idUser -> ascending idGroup
+	users      table[user, *user, loginKey] // indexed also by folded userName, externalKey, contactEmail
+	groups     table[group, *group, string] // unique by folded name; indexed also by folded externalKey
+	members    links                        // idGroup -> ascending idUser
+	userGroups links                        // idUser -> ascending idGroup
 }
 
 func newStore() *store {
-	st := &store{}
-	st.clear()
-	return st
+	return &store{
+		users:      newTable[user](userErrors, "userName", "externalKey", "contactEmail"),
+		groups:     newTable[group](groupErrors, "externalKey"),
+		members:    make(links),
+		userGroups: make(links),
+	}
 }
 
-// clear forgets everything; ids start again at 1. The caller holds mu, or owns st.
-func (st *store) clear() {
-	st.nextUserID = 0
-	st.users = make(map[int64]*user)
-	st.userIDs = nil
-	st.usersByGUID = make(map[string]*user)
-	st.usersByKey = make(map[loginKey]*user)
-	st.usersByName = make(multiIndex)
-	st.usersByExt = make(multiIndex)
-	st.usersByMail = make(multiIndex)
-	st.nextGroupID = 0
-	st.groups = make(map[int64]*group)
-	st.groupIDs = nil
-	st.groupsByGUID = make(map[string]*group)
-	st.groupsByName = make(map[string]*group)
-	st.groupsByExt = make(multiIndex)
-	st.members = make(map[int64][]int64)
-	st.userGroups = make(map[int64][]int64)
-}
-
+// reset forgets everything; ids start again at 1.
 func (st *store) reset() {
 	st.mu.Lock()
-	st.clear()
+	st.users.clear()
+	st.groups.clear()
+	st.members = make(links)
+	st.userGroups = make(links)
 	st.mu.Unlock()
 }
 
@@ -127,36 +98,9 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 func (st *store) user(id int64) *user {
 	st.mu.RLock()
-	u := st.users[id]
+	u := st.users.byID[id]
 	st.mu.RUnlock()
 	return u
-}
-
-// indexUser adds u to every user index. The caller holds mu for writing.
-func (st *store) indexUser(u *user) {
-	st.users[u.id] = u
-	st.usersByGUID[u.guid] = u
-	st.usersByKey[u.key()] = u
-	st.usersByName.add(fold(u.userName), u.id)
-	if u.externalKey != nil {
-		st.usersByExt.add(fold(*u.externalKey), u.id)
-	}
-	if u.contactEmail != nil {
-		st.usersByMail.add(fold(*u.contactEmail), u.id)
-	}
-}
-
-// unindexUser removes u from every user index but the id map and id order. The caller holds mu.
-func (st *store) unindexUser(u *user) {
-	delete(st.usersByGUID, u.guid)
-	delete(st.usersByKey, u.key())
-	st.usersByName.remove(fold(u.userName), u.id)
-	if u.externalKey != nil {
-		st.usersByExt.remove(fold(*u.externalKey), u.id)
-	}
-	if u.contactEmail != nil {
-		st.usersByMail.remove(fold(*u.contactEmail), u.id)
-	}
 }
 
 // createUser stores a new user built from in. It returns the user, or the id of the user that holds
@@ -164,69 +108,26 @@ func (st *store) unindexUser(u *user) {
 func (st *store) createUser(in *user) (created *user, existingID int64) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if other := st.usersByKey[in.key()]; other != nil {
-		return nil, other.id
-	}
-	st.nextUserID++
-	u := *in
-	u.id = st.nextUserID
-	u.guid = newGUID()
-	u.createdOn = now()
-	u.modifiedOn = u.createdOn
-	u.encode()
-	st.indexUser(&u)
-	st.userIDs = append(st.userIDs, u.id)
-	return &u, 0
+	return st.users.create(in)
 }
 
 // updateUser applies change to the user id under the write lock. change returns the new record, or an
-// error; a record equal to the old one is not stored. A rename onto another user's login is refused
-// with that user's id.
+// error; a record equal to the old one is not stored. An unknown id is USER_NOT_FOUND; a rename onto
+// another user's login is refused with that user's id.
 func (st *store) updateUser(id int64, change func(old *user) (*user, *apiError)) (*user, *apiError) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	old := st.users[id]
-	if old == nil {
-		return nil, userNotFound(id)
-	}
-	next, err := change(old)
-	if err != nil {
-		return nil, err
-	}
-	if next == nil || next.sameAs(old) {
-		return old, nil
-	}
-	if other := st.usersByKey[next.key()]; other != nil && other.id != id {
-		return nil, userExists(next, other.id)
-	}
-	next.modifiedOn = now()
-	if !next.modifiedOn.After(old.modifiedOn) {
-		next.modifiedOn = old.modifiedOn.Add(time.Millisecond)
-	}
-	next.encode()
-	st.unindexUser(old)
-	st.indexUser(next)
-	return next, nil
+	return st.users.update(id, change)
 }
 
 // deleteUser removes the user id and its memberships; it reports whether the user existed.
 func (st *store) deleteUser(id int64) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	u := st.users[id]
-	if u == nil {
+	if !st.users.remove(id) {
 		return false
 	}
-	st.unindexUser(u)
-	delete(st.users, id)
-	st.userIDs, _ = removeSorted(st.userIDs, id)
-	for _, g := range st.userGroups[id] {
-		st.members[g], _ = removeSorted(st.members[g], id)
-		if len(st.members[g]) == 0 {
-			delete(st.members, g)
-		}
-	}
-	delete(st.userGroups, id)
+	st.userGroups.drop(id, st.members)
 	return true
 }
 
@@ -235,58 +136,28 @@ func (st *store) deleteUser(id int64) bool {
 func (st *store) listUsers(f filter, skip, top int) (count int, page []*user) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	if len(f) == 0 {
-		ids := pageOf(st.userIDs, skip, top)
-		page = make([]*user, len(ids))
-		for i, id := range ids {
-			page[i] = st.users[id]
-		}
-		return len(st.userIDs), page
-	}
-	var matches []*user
-	collect := func(u *user) {
-		if u != nil && f.matches(u.field) {
-			matches = append(matches, u)
-		}
-	}
-	switch ids, indexed := st.userCandidates(f); {
-	case indexed:
-		for _, id := range ids {
-			collect(st.users[id])
-		}
-	default:
-		for _, id := range st.userIDs {
-			collect(st.users[id])
-		}
-	}
-	return len(matches), pageOf(matches, skip, top)
+	return st.users.list(f, skip, top, st.userCandidates)
 }
 
 // userCandidates picks the most selective index a filter names: guidUser, the login (userName and
 // domain), externalKey, userName, contactEmail. It returns the candidate ids ascending, or false when
-// the filter names no indexed field and the users must be scanned.
+// the filter names no indexed field and the users must be scanned. The caller holds mu.
 func (st *store) userCandidates(f filter) ([]int64, bool) {
 	if v, ok := f.value("guidUser"); ok {
-		if u := st.usersByGUID[v]; u != nil {
-			return []int64{u.id}, true
-		}
-		return nil, true
+		return st.users.withGUID(v), true
 	}
 	name, hasName := f.value("userName")
 	if domain, ok := f.value("domain"); ok && hasName {
-		if u := st.usersByKey[loginKey{domain: domain, userName: name}]; u != nil {
-			return []int64{u.id}, true
-		}
-		return nil, true
+		return st.users.withKey(loginKey{domain: domain, userName: name}), true
 	}
 	if v, ok := f.value("externalKey"); ok {
-		return st.usersByExt.sorted(v), true
+		return st.users.withField("externalKey", v), true
 	}
 	if hasName {
-		return st.usersByName.sorted(name), true
+		return st.users.withField("userName", name), true
 	}
 	if v, ok := f.value("contactEmail"); ok {
-		return st.usersByMail.sorted(v), true
+		return st.users.withField("contactEmail", v), true
 	}
 	return nil, false
 }
@@ -295,109 +166,45 @@ func (st *store) userCandidates(f filter) ([]int64, bool) {
 func (st *store) groupsOfUser(id int64, skip, top int) (int, []*group, bool) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	if st.users[id] == nil {
+	if st.users.byID[id] == nil {
 		return 0, nil, false
 	}
 	all := st.userGroups[id]
-	ids := pageOf(all, skip, top)
-	page := make([]*group, len(ids))
-	for i, g := range ids {
-		page[i] = st.groups[g]
-	}
-	return len(all), page, true
+	return len(all), st.groups.records(pageOf(all, skip, top)), true
 }
 
 // --- groups ---
 
 func (st *store) group(id int64) *group {
 	st.mu.RLock()
-	g := st.groups[id]
+	g := st.groups.byID[id]
 	st.mu.RUnlock()
 	return g
-}
-
-func (st *store) indexGroup(g *group) {
-	st.groups[g.id] = g
-	st.groupsByGUID[g.guid] = g
-	st.groupsByName[fold(g.name)] = g
-	if g.externalKey != nil {
-		st.groupsByExt.add(fold(*g.externalKey), g.id)
-	}
-}
-
-func (st *store) unindexGroup(g *group) {
-	delete(st.groupsByGUID, g.guid)
-	delete(st.groupsByName, fold(g.name))
-	if g.externalKey != nil {
-		st.groupsByExt.remove(fold(*g.externalKey), g.id)
-	}
 }
 
 // createGroup stores a new group built from in, or returns the id of the group holding its name.
 func (st *store) createGroup(in *group) (created *group, existingID int64) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if other := st.groupsByName[fold(in.name)]; other != nil {
-		return nil, other.id
-	}
-	st.nextGroupID++
-	g := *in
-	g.id = st.nextGroupID
-	g.guid = newGUID()
-	g.createdOn = now()
-	g.modifiedOn = g.createdOn
-	g.encode()
-	st.indexGroup(&g)
-	st.groupIDs = append(st.groupIDs, g.id)
-	return &g, 0
+	return st.groups.create(in)
 }
 
-// updateGroup is updateUser for groups.
+// updateGroup is updateUser for groups: GROUP_NOT_FOUND, and a rename onto another group's name is
+// refused with that group's id.
 func (st *store) updateGroup(id int64, change func(old *group) (*group, *apiError)) (*group, *apiError) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	old := st.groups[id]
-	if old == nil {
-		return nil, groupNotFound(id)
-	}
-	next, err := change(old)
-	if err != nil {
-		return nil, err
-	}
-	if next == nil || next.sameAs(old) {
-		return old, nil
-	}
-	if other := st.groupsByName[fold(next.name)]; other != nil && other.id != id {
-		return nil, groupExists(next, other.id)
-	}
-	next.modifiedOn = now()
-	if !next.modifiedOn.After(old.modifiedOn) {
-		next.modifiedOn = old.modifiedOn.Add(time.Millisecond)
-	}
-	next.encode()
-	st.unindexGroup(old)
-	st.indexGroup(next)
-	return next, nil
+	return st.groups.update(id, change)
 }
 
 // deleteGroup removes group id and its memberships; it reports whether the group existed.
 func (st *store) deleteGroup(id int64) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	g := st.groups[id]
-	if g == nil {
+	if !st.groups.remove(id) {
 		return false
 	}
-	st.unindexGroup(g)
-	delete(st.groups, id)
-	st.groupIDs, _ = removeSorted(st.groupIDs, id)
-	for _, u := range st.members[id] {
-		st.userGroups[u], _ = removeSorted(st.userGroups[u], id)
-		if len(st.userGroups[u]) == 0 {
-			delete(st.userGroups, u)
-		}
-	}
-	delete(st.members, id)
+	st.members.drop(id, st.userGroups)
 	return true
 }
 
@@ -405,39 +212,22 @@ func (st *store) deleteGroup(id int64) bool {
 func (st *store) listGroups(f filter, skip, top int) (count int, page []*group) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	if len(f) == 0 {
-		ids := pageOf(st.groupIDs, skip, top)
-		page = make([]*group, len(ids))
-		for i, id := range ids {
-			page[i] = st.groups[id]
-		}
-		return len(st.groupIDs), page
+	return st.groups.list(f, skip, top, st.groupCandidates)
+}
+
+// groupCandidates picks the index a group filter names: guidGroup, name, externalKey. The caller
+// holds mu.
+func (st *store) groupCandidates(f filter) ([]int64, bool) {
+	if v, ok := f.value("guidGroup"); ok {
+		return st.groups.withGUID(v), true
 	}
-	var candidates []int64
-	switch {
-	case f.has("guidGroup"):
-		v, _ := f.value("guidGroup")
-		if g := st.groupsByGUID[v]; g != nil {
-			candidates = []int64{g.id}
-		}
-	case f.has("name"):
-		v, _ := f.value("name")
-		if g := st.groupsByName[v]; g != nil {
-			candidates = []int64{g.id}
-		}
-	case f.has("externalKey"):
-		v, _ := f.value("externalKey")
-		candidates = st.groupsByExt.sorted(v)
-	default:
-		candidates = st.groupIDs
+	if v, ok := f.value("name"); ok {
+		return st.groups.withKey(v), true
 	}
-	var matches []*group
-	for _, id := range candidates {
-		if g := st.groups[id]; g != nil && f.matches(g.field) {
-			matches = append(matches, g)
-		}
+	if v, ok := f.value("externalKey"); ok {
+		return st.groups.withField("externalKey", v), true
 	}
-	return len(matches), pageOf(matches, skip, top)
+	return nil, false
 }
 
 // --- memberships ---
@@ -446,16 +236,11 @@ func (st *store) listGroups(f filter, skip, top int) (count int, page []*group) 
 func (st *store) addMember(groupID, userID int64) *apiError {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.groups[groupID] == nil {
-		return groupNotFound(groupID)
+	if err := st.checkMembership(groupID, userID); err != nil {
+		return err
 	}
-	if st.users[userID] == nil {
-		return userNotFound(userID)
-	}
-	var added bool
-	st.members[groupID], added = insertSorted(st.members[groupID], userID)
-	if added {
-		st.userGroups[userID], _ = insertSorted(st.userGroups[userID], groupID)
+	if st.members.add(groupID, userID) {
+		st.userGroups.add(userID, groupID)
 	}
 	return nil
 }
@@ -464,23 +249,23 @@ func (st *store) addMember(groupID, userID int64) *apiError {
 func (st *store) removeMember(groupID, userID int64) *apiError {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.groups[groupID] == nil {
-		return groupNotFound(groupID)
+	if err := st.checkMembership(groupID, userID); err != nil {
+		return err
 	}
-	if st.users[userID] == nil {
-		return userNotFound(userID)
-	}
-	var removed bool
-	st.members[groupID], removed = removeSorted(st.members[groupID], userID)
-	if !removed {
+	if !st.members.remove(groupID, userID) {
 		return newError(404, CodeNotAMember, "idUser", "user %d is not a member of group %d", userID, groupID)
 	}
-	if len(st.members[groupID]) == 0 {
-		delete(st.members, groupID)
+	st.userGroups.remove(userID, groupID)
+	return nil
+}
+
+// checkMembership checks that both ends of a membership exist, the group first. The caller holds mu.
+func (st *store) checkMembership(groupID, userID int64) *apiError {
+	if st.groups.byID[groupID] == nil {
+		return groupNotFound(groupID)
 	}
-	st.userGroups[userID], _ = removeSorted(st.userGroups[userID], groupID)
-	if len(st.userGroups[userID]) == 0 {
-		delete(st.userGroups, userID)
+	if st.users.byID[userID] == nil {
+		return userNotFound(userID)
 	}
 	return nil
 }
@@ -489,16 +274,11 @@ func (st *store) removeMember(groupID, userID int64) *apiError {
 func (st *store) membersOf(id int64, skip, top int) (int, []*user, bool) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	if st.groups[id] == nil {
+	if st.groups.byID[id] == nil {
 		return 0, nil, false
 	}
 	all := st.members[id]
-	ids := pageOf(all, skip, top)
-	page := make([]*user, len(ids))
-	for i, u := range ids {
-		page[i] = st.users[u]
-	}
-	return len(all), page, true
+	return len(all), st.users.records(pageOf(all, skip, top)), true
 }
 
 // pageOf returns items[skip:skip+top], clamped.

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
-	"time"
 	"unicode/utf8"
 )
 
@@ -47,19 +46,17 @@ type Member struct {
 	Domain   string `json:"domain"`
 }
 
-// user is the stored record of a user. It is immutable once stored; body and memberBody are its
-// encodings, built once.
+// user is the stored record of a user. It is immutable once stored; body (in its stamp) and
+// memberBody are its encodings, built once.
 type user struct {
-	id                             int64
-	guid                           string
+	stamp
 	userName, domain               string
 	fullName, firstName, lastName  *string
 	contactEmail, contactCellPhone *string
 	externalKey                    *string
 	enabled                        bool
 	properties                     map[string]any // values: string, json.Number or bool
-	createdOn, modifiedOn          time.Time
-	body, memberBody               []byte
+	memberBody                     []byte
 }
 
 func (u *user) key() loginKey { return loginKey{domain: fold(u.domain), userName: fold(u.userName)} }
@@ -273,6 +270,9 @@ func patchUser(old *user, body map[string]any) (*user, *apiError) {
 	return &next, nil
 }
 
+// userErrors are the errors of users: USER_NOT_FOUND, and USER_ALREADY_EXISTS with existingIdUser.
+var userErrors = resourceErrors[*user]{notFound: userNotFound, keyNotFound: userKeyNotFound, exists: userExists}
+
 func userNotFound(id int64) *apiError {
 	return newError(http.StatusNotFound, CodeUserNotFound, userNotFoundTarget, "no user with idUser %d", id)
 }
@@ -292,75 +292,31 @@ func userExists(u *user, existing int64) *apiError {
 
 // listUsers serves GET /users.
 func (s *Sim) listUsers(r *http.Request) reply {
-	q, err := parseListQuery(r, userFilterFields)
-	if err != nil {
-		return errorReply(err)
-	}
-	count, page := s.store.listUsers(q.filter, q.skip, q.top)
-	items := make([][]byte, len(page))
-	for i, u := range page {
-		items[i] = u.body
-	}
-	return s.listReply(r, q, count, items)
+	return listRecords(s, r, userFilterFields, s.store.listUsers)
 }
 
 // createUser serves POST /users.
 func (s *Sim) createUser(w http.ResponseWriter, r *http.Request) reply {
-	body, err := readJSONObject(w, r)
-	if err != nil {
-		return errorReply(err)
-	}
-	in, err := newUserFromBody(body)
-	if err != nil {
-		return errorReply(err)
-	}
-	u, existing := s.store.createUser(in)
-	if u == nil {
-		return errorReply(userExists(in, existing))
-	}
-	return reply{status: http.StatusCreated, body: u.body,
-		location: s.absoluteURL(r, s.basePath+apiPrefix+"/users("+strconv.FormatInt(u.id, 10)+")")}
+	return createRecord(s, w, r, userErrors, "/users", newUserFromBody, s.store.createUser)
 }
 
 // getUser serves GET /users({idUser}).
 func (s *Sim) getUser(rt route) reply {
-	id, ok := parseKey(rt.key)
-	if !ok {
-		return errorReply(userKeyNotFound(rt.key))
-	}
-	u := s.store.user(id)
-	if u == nil {
-		return errorReply(userNotFound(id))
-	}
-	return reply{status: http.StatusOK, body: u.body}
+	return getRecord(userErrors, rt.key, s.store.user)
 }
 
 // updateUser serves PATCH /users({idUser}).
 func (s *Sim) updateUser(w http.ResponseWriter, r *http.Request, rt route) reply {
-	id, ok := parseKey(rt.key)
-	if !ok {
-		return errorReply(userKeyNotFound(rt.key))
-	}
-	body, bodyErr := readJSONObject(w, r)
-	u, err := s.store.updateUser(id, func(old *user) (*user, *apiError) {
-		if bodyErr != nil {
-			return nil, bodyErr
-		}
-		return patchUser(old, body)
-	})
-	if err != nil {
-		return errorReply(err)
-	}
-	return reply{status: http.StatusOK, body: u.body}
+	return patchRecord(w, r, userErrors, rt.key, s.store.updateUser, patchUser)
 }
 
 // setEnabled serves POST /users({idUser})/disable and /enable.
 func (s *Sim) setEnabled(rt route, enabled bool) reply {
-	id, ok := parseKey(rt.key)
-	if !ok {
-		return errorReply(userKeyNotFound(rt.key))
+	id, err := userErrors.recordID(rt.key)
+	if err != nil {
+		return errorReply(err)
 	}
-	_, err := s.store.updateUser(id, func(old *user) (*user, *apiError) {
+	_, err = s.store.updateUser(id, func(old *user) (*user, *apiError) {
 		next := *old
 		next.enabled = enabled
 		return &next, nil
@@ -380,36 +336,11 @@ func (s *Sim) deleteUser(rt route) reply {
 		e.allow = allow
 		return errorReply(e)
 	}
-	id, ok := parseKey(rt.key)
-	if !ok {
-		return errorReply(userKeyNotFound(rt.key))
-	}
-	if !s.store.deleteUser(id) {
-		return errorReply(userNotFound(id))
-	}
-	return reply{status: http.StatusNoContent}
+	return deleteRecord(userErrors, rt.key, s.store.deleteUser)
 }
 
 // listUserGroups serves GET /users({idUser})/groups.
 func (s *Sim) listUserGroups(r *http.Request, rt route) reply {
-	id, ok := parseKey(rt.key)
-	if !ok {
-		return errorReply(userKeyNotFound(rt.key))
-	}
-	if s.store.user(id) == nil {
-		return errorReply(userNotFound(id))
-	}
-	q, err := parseListQuery(r, nil)
-	if err != nil {
-		return errorReply(err)
-	}
-	count, page, found := s.store.groupsOfUser(id, q.skip, q.top)
-	if !found {
-		return errorReply(userNotFound(id))
-	}
-	items := make([][]byte, len(page))
-	for i, g := range page {
-		items[i] = g.body
-	}
-	return s.listReply(r, q, count, items)
+	return listLinked(s, r, userErrors, rt.key, s.store.user, s.store.groupsOfUser,
+		func(g *group) []byte { return g.body })
 }
