@@ -1,14 +1,7 @@
 package charts
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path"
 	"path/filepath"
@@ -31,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
 // Names the chart gives its objects for releaseName.
@@ -367,7 +361,7 @@ func (c *check) loadConfig() *config.Config {
 		var content []byte
 		switch {
 		case strings.HasSuffix(ref.key, ".caFile"):
-			content = selfSignedCA(t)
+			content = testkit.NewCA(t).CertPEM
 		case strings.HasPrefix(ref.file, "/etc/scim-gateway/secrets/"):
 			content = secretData[path.Base(ref.file)]
 			if content == nil { // an existing Secret: any distinct value of token length
@@ -844,29 +838,6 @@ func port(t *testing.T, listen string) string {
 		t.Fatalf("listen address %q has no port", listen)
 	}
 	return listen[i+1:]
-}
-
-// selfSignedCA returns a PEM CA certificate (for a caFile the gateway loads).
-func selfSignedCA(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "chart test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
 // TestRedisSentinelPasswordKeys checks the ways to give the sentinels' password beyond

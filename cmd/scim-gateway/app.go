@@ -88,7 +88,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 		return nil, err
 	}
 	a.version.Store(1)
-	live, client, err := a.buildLive(cfg)
+	live, client, err := a.buildLive(cfg, 1)
 	if err != nil {
 		_ = a.kv.Close()
 		return nil, err
@@ -154,7 +154,7 @@ func (a *App) onBreakerChange(from, to string) {
 }
 
 // buildLive builds the parts of the gateway that a reload replaces: the portal client and mapping.
-func (a *App) buildLive(cfg *config.Config) (*gateway.Live, *upstream.Client, error) {
+func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upstream.Client, error) {
 	mapping, err := translator.NewMapping(cfg.Mapping)
 	if err != nil {
 		return nil, nil, err
@@ -180,7 +180,7 @@ func (a *App) buildLive(cfg *config.Config) (*gateway.Live, *upstream.Client, er
 			MaxScan:       cfg.Limits.MaxScan,
 			MaxOperations: cfg.Limits.MaxOperations,
 		},
-		Version: a.version.Load(),
+		Version: version,
 	}, client, nil
 }
 
@@ -293,13 +293,12 @@ func (a *App) reload(cfg *config.Config) {
 	a.mu.Lock()
 	old, oldClient := a.cfg, a.client
 	a.mu.Unlock()
-	a.version.Add(1)
-	live, client, err := a.buildLive(cfg)
+	version := a.version.Load() + 1
+	live, client, err := a.buildLive(cfg, version)
 	if err == nil {
 		err = a.translog.SetConfig(translogConfig(cfg))
 	}
 	if err != nil {
-		a.version.Add(-1)
 		a.reloadFailed(err)
 		return
 	}
@@ -315,6 +314,8 @@ func (a *App) reload(cfg *config.Config) {
 	a.mu.Lock()
 	a.cfg, a.client = cfg, client
 	a.mu.Unlock()
+	// The version moves last: whoever sees it (readiness, metrics) sees the new set in force.
+	a.version.Store(version)
 	// The old client's idle connections go once its requests have had time to finish.
 	time.AfterFunc(old.Upstream.Timeout*2, oldClient.Close)
 	a.metrics.ConfigReload(true)

@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/internal/testkit"
 	"github.com/scim-gateway/scim-gateway/upstream/portalsim"
 )
 
@@ -115,6 +114,7 @@ func BenchmarkPatch(b *testing.B) {
 type benchGateway struct {
 	b      *testing.B
 	sim    *portalsim.Sim
+	simURL string // portal-sim's URL
 	portal string // portal-sim's base URL, with /portal
 	base   string // the gateway's SCIM base URL
 	client *http.Client
@@ -124,40 +124,17 @@ type benchGateway struct {
 // Redis under a key prefix of its own, skipped when absent).
 func newBenchGateway(b *testing.B, storeName string) *benchGateway {
 	b.Helper()
-	sim, err := portalsim.New(portalsim.Options{ClientID: e2eClientID, ClientSecret: e2eSecret, StaticToken: e2ePortalToken, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	simSrv := httptest.NewServer(sim)
-	b.Cleanup(simSrv.Close)
-	cfg := &config.Config{}
-	cfg.Server.Listen, cfg.Admin.Listen = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Server.Tokens = []config.Token{{Name: "entra", Value: e2eToken}}
-	cfg.Admin.Token = e2eAdminToken
-	cfg.Upstream.BaseURL = simSrv.URL + "/portal"
-	cfg.Upstream.Auth.ClientID, cfg.Upstream.Auth.ClientSecret = e2eClientID, e2eSecret
-	cfg.Server.ShutdownTimeout = 5 * time.Second
-	cfg.Mapping.DefaultDomain = "corp.example"
+	sim, simSrv := startPortalSim(b)
+	cfg := e2eConfig(simSrv.URL)
 	if storeName == "redis" {
-		requireSharedRedis(b)
-		cfg.Store.Redis.URL = "redis://" + sharedRedisAddr + "/0"
+		testkit.RequireSharedRedis(b)
+		cfg.Store.Redis.URL = "redis://" + testkit.SharedRedisAddr + "/0"
 		cfg.Store.Redis.KeyPrefix = sharedRedisPrefix(b)
 	}
-	cfg.ApplyDefaults()
-	if ps := config.Validate(cfg); len(ps) > 0 {
-		b.Fatalf("benchmark configuration invalid:\n%v", ps)
-	}
-	app, err := NewApp(cfg, AppOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := app.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(app.Shutdown)
+	app := startApp(b, cfg, AppOptions{})
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	b.Cleanup(client.CloseIdleConnections)
-	return &benchGateway{b: b, sim: sim, portal: simSrv.URL + "/portal", base: "http://" + app.SCIMAddr() + "/scim/v2", client: client}
+	return &benchGateway{b: b, sim: sim, simURL: simSrv.URL, portal: simSrv.URL + "/portal", base: "http://" + app.SCIMAddr() + "/scim/v2", client: client}
 }
 
 // seedUsers creates n users straight in the portal, so that the gateway has cached none of them.

@@ -40,40 +40,63 @@ type env struct {
 // newEnv starts portal-sim and the gateway; change edits the gateway's configuration first.
 func newEnv(t *testing.T, change func(c *config.Config)) *env {
 	t.Helper()
+	sim, simSrv := startPortalSim(t)
+	cfg := e2eConfig(simSrv.URL)
+	if change != nil {
+		change(cfg)
+	}
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	app := startApp(t, cfg, AppOptions{LogOutput: logs})
+	return &env{t: t, sim: sim, simSrv: simSrv, app: app, cfg: cfg, base: "http://" + app.SCIMAddr() + "/scim/v2",
+		logs: logs, client: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// startPortalSim starts a portal-sim that knows the test credentials (seed 1) on httptest, and closes
+// it when the test ends.
+func startPortalSim(tb testing.TB) (*portalsim.Sim, *httptest.Server) {
+	tb.Helper()
 	sim, err := portalsim.New(portalsim.Options{ClientID: e2eClientID, ClientSecret: e2eSecret, StaticToken: e2ePortalToken, Seed: 1})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	simSrv := httptest.NewServer(sim)
-	t.Cleanup(simSrv.Close)
+	tb.Cleanup(simSrv.Close)
+	return sim, simSrv
+}
+
+// e2eConfig returns the configuration of a gateway on 127.0.0.1:0 with the test tokens, in front of the
+// portal-sim at simURL, before defaults.
+func e2eConfig(simURL string) *config.Config {
 	cfg := &config.Config{}
 	cfg.Server.Listen = "127.0.0.1:0"
 	cfg.Admin.Listen = "127.0.0.1:0"
 	cfg.Server.Tokens = []config.Token{{Name: "entra", Value: e2eToken}}
 	cfg.Admin.Token = e2eAdminToken
-	cfg.Upstream.BaseURL = simSrv.URL + "/portal"
+	cfg.Upstream.BaseURL = simURL + "/portal"
 	cfg.Upstream.Auth.ClientID = e2eClientID
 	cfg.Upstream.Auth.ClientSecret = e2eSecret
 	cfg.Server.ShutdownTimeout = 5 * time.Second
 	cfg.Mapping.DefaultDomain = "corp.example"
-	if change != nil {
-		change(cfg)
-	}
+	return cfg
+}
+
+// startApp applies the defaults to cfg, fails the test unless it is valid, starts an App on it and
+// shuts the App down when the test ends.
+func startApp(tb testing.TB, cfg *config.Config, opts AppOptions) *App {
+	tb.Helper()
 	cfg.ApplyDefaults()
 	if ps := config.Validate(cfg); len(ps) > 0 {
-		t.Fatalf("test configuration invalid:\n%v", ps)
+		tb.Fatalf("test configuration invalid:\n%v", ps)
 	}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
-	app, err := NewApp(cfg, AppOptions{LogOutput: logs})
+	app, err := NewApp(cfg, opts)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := app.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(app.Shutdown)
-	return &env{t: t, sim: sim, simSrv: simSrv, app: app, cfg: cfg, base: "http://" + app.SCIMAddr() + "/scim/v2",
-		logs: logs, client: &http.Client{Timeout: 30 * time.Second}}
+	tb.Cleanup(app.Shutdown)
+	return app
 }
 
 // answer is a decoded HTTP answer.
@@ -199,22 +222,41 @@ func (e *env) portalUser(domain, userName string) portalsim.User {
 	return found[0]
 }
 
+// portalGet reads path (below /portal) straight from the portal's API into v, failing the test unless
+// it answers 200.
 func (e *env) portalGet(path string, v any) {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.simSrv.URL+"/portal"+path, nil)
+	if err := json.Unmarshal(e.portalCall(http.MethodGet, path, ""), v); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// portalCall sends a request to the portal's API (path below /portal) with its static token and a JSON
+// body unless body is empty; it fails the test unless the portal answers 200, and returns the answer.
+func (e *env) portalCall(method, path, body string) []byte {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, e.simSrv.URL+"/portal"+path, rd)
 	req.Header.Set("Authorization", "Bearer "+e2ePortalToken)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		e.t.Fatalf("portal GET %s: %d %s", path, resp.StatusCode, b)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
 		e.t.Fatal(err)
 	}
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("portal %s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	return raw
 }
 
 // portalWrites counts the portal calls that change something (POST, PUT, PATCH, DELETE), token

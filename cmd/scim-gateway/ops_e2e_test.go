@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/scim-gateway/scim-gateway/config"
-	"github.com/scim-gateway/scim-gateway/upstream/portalsim"
 )
 
 // fileEnv is a gateway started from a configuration file (so that it reloads), in front of portal-sim.
@@ -45,12 +43,7 @@ upstream:
 
 func newFileEnv(t *testing.T, extra string) *fileEnv {
 	t.Helper()
-	sim, err := portalsim.New(portalsim.Options{ClientID: e2eClientID, ClientSecret: e2eSecret, StaticToken: e2ePortalToken, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	simSrv := httptest.NewServer(sim)
-	t.Cleanup(simSrv.Close)
+	sim, simSrv := startPortalSim(t)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "token"), e2eToken+"\n")
 	path := filepath.Join(dir, "config.yaml")

@@ -1,28 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/internal/testkit"
 	"github.com/scim-gateway/scim-gateway/upstream/portalsim"
 )
 
@@ -31,9 +22,6 @@ import (
 // "Creates never duplicate").
 
 const (
-	sharedRedisAddr = "127.0.0.1:6379"
-	redisServerBin  = "/usr/bin/redis-server"
-
 	routeGetUser   = "GET /api/usersync/v1/users({idUser})"
 	routeListUsers = "GET /api/usersync/v1/users"
 	routeCreate    = "/api/usersync/v1/users"
@@ -50,8 +38,8 @@ var (
 // Redis; a fresh gateway with an empty key prefix goes to listUsers once, then is warm; a user renamed
 // in the portal by someone else no longer matches its old name.
 func TestWarmReadsAcrossReplicas(t *testing.T) {
-	requireSharedRedis(t)
-	a := newEnv(t, withRedis("redis://"+sharedRedisAddr+"/0", sharedRedisPrefix(t)))
+	testkit.RequireSharedRedis(t)
+	a := newEnv(t, withSharedRedis(t))
 	b := startReplica(t, a, nil)
 	id := a.scim(http.MethodPost, "/Users", entraCreate("alice@contoso.com", "alice-ext")).want(t, http.StatusCreated).str("id")
 
@@ -118,8 +106,8 @@ func TestWarmReadsAcrossReplicas(t *testing.T) {
 // 409. Exactly one 201, then; the Redis timeout is raised so that a slow machine cannot lose the
 // delivery record (losing it would degrade to a second 201 with the same id, which is also correct).
 func TestConcurrentCreatesThroughTwoReplicas(t *testing.T) {
-	requireSharedRedis(t)
-	a := newEnv(t, withRedis("redis://"+sharedRedisAddr+"/0", sharedRedisPrefix(t),
+	testkit.RequireSharedRedis(t)
+	a := newEnv(t, withSharedRedis(t,
 		func(c *config.Config) { c.Store.Redis.Timeout = 5 * time.Second }))
 	b := startReplica(t, a, nil)
 
@@ -184,7 +172,7 @@ func TestConcurrentCreatesThroughTwoReplicas(t *testing.T) {
 // records that its 201 never reached the client, so that the retry is 201 with the same id (not 409),
 // and the retry after a delivered 201 is 409.
 func TestCreateWhoseClientGaveUp(t *testing.T) {
-	requireSharedRedis(t)
+	testkit.RequireSharedRedis(t)
 	for _, tc := range []struct {
 		name   string
 		faults func(f *portalsim.Faults)
@@ -195,7 +183,7 @@ func TestCreateWhoseClientGaveUp(t *testing.T) {
 		{"portal slow to commit", func(f *portalsim.Faults) { f.SlowCommitRate, f.SlowCommitMs = 1, 3000 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, withRedis("redis://"+sharedRedisAddr+"/0", sharedRedisPrefix(t),
+			e := newEnv(t, withSharedRedis(t,
 				func(c *config.Config) { c.Upstream.Timeout = 1500 * time.Millisecond }))
 			body := entraCreate("gone@contoso.com", "gone-ext")
 			e.setFaults(tc.faults)
@@ -225,9 +213,9 @@ func TestCreateWhoseClientGaveUp(t *testing.T) {
 // TestIdempotencyKeyAcrossReplicasScopedToToken: a key used on one replica replays on the other; the
 // same key under another token is another key.
 func TestIdempotencyKeyAcrossReplicasScopedToToken(t *testing.T) {
-	requireSharedRedis(t)
+	testkit.RequireSharedRedis(t)
 	const otherToken = "entra-other-token-0123456789"
-	a := newEnv(t, withRedis("redis://"+sharedRedisAddr+"/0", sharedRedisPrefix(t), func(c *config.Config) {
+	a := newEnv(t, withSharedRedis(t, func(c *config.Config) {
 		c.Server.Tokens = append(c.Server.Tokens, config.Token{Name: "entra-2", Value: otherToken})
 	}))
 	b := startReplica(t, a, nil)
@@ -254,8 +242,8 @@ func TestIdempotencyKeyAcrossReplicasScopedToToken(t *testing.T) {
 // TestRedisFlushedMidSequence: FLUSHALL between steps loses the cache and the create records; reads
 // go cold, then warm again; creates, patches and gets go on; nothing is duplicated or lost.
 func TestRedisFlushedMidSequence(t *testing.T) {
-	srv := startOwnRedis(t)
-	a := newEnv(t, withRedis(srv.url(), "scimgw-e2e:"))
+	srv := testkit.StartRedisServer(t)
+	a := newEnv(t, withRedis(srv.URL(), "scimgw-e2e:"))
 	b := startReplica(t, a, nil)
 	id1 := a.scim(http.MethodPost, "/Users", entraCreate("flush1@contoso.com", "flush1-ext")).want(t, http.StatusCreated).str("id")
 	byName := filterPath(`userName eq "flush1@contoso.com"`)
@@ -265,7 +253,7 @@ func TestRedisFlushedMidSequence(t *testing.T) {
 	wantOneUser(t, ans, id1)
 	wantRoutes(t, calls, warmRead)
 
-	srv.flushAll(t)
+	srv.FlushAll(t)
 	ans, calls = a.readRoutes(t, byName)
 	wantOneUser(t, ans, id1)
 	wantRoutes(t, calls, coldRead)
@@ -283,12 +271,12 @@ func TestRedisFlushedMidSequence(t *testing.T) {
 	wantRoutes(t, calls, warmRead)
 
 	id2 := b.scim(http.MethodPost, "/Users", entraCreate("flush2@contoso.com", "flush2-ext")).want(t, http.StatusCreated).str("id")
-	srv.flushAll(t)
+	srv.FlushAll(t)
 	// The create record is gone: the re-POST degrades to 409, never a second portal user.
 	a.scim(http.MethodPost, "/Users", entraCreate("flush2@contoso.com", "flush2-ext")).wantError(t, http.StatusConflict, "uniqueness")
 	a.scim(http.MethodPatch, "/Users/"+id2, patchPrefix+`[{"op":"replace","path":"title","value":"After flush"}]}`).
 		want(t, http.StatusNoContent)
-	srv.flushAll(t)
+	srv.FlushAll(t)
 	b.scim(http.MethodPatch, "/Users/"+id1, patchPrefix+`[{"op":"replace","path":"active","value":false}]}`).
 		want(t, http.StatusNoContent)
 	if got := c.scim(http.MethodGet, "/Users/"+id2, nil).want(t, http.StatusOK).str("title"); got != "After flush" {
@@ -307,15 +295,15 @@ func TestRedisFlushedMidSequence(t *testing.T) {
 // because of Redis), the gateway logs it and reports it degraded; once Redis is back on the same port
 // the gateway uses it again by itself; the portal ends with no duplicate and no lost update.
 func TestRedisStoppedAndRestarted(t *testing.T) {
-	srv := startOwnRedis(t)
-	a := newEnv(t, withRedis(srv.url(), "scimgw-e2e:"))
+	srv := testkit.StartRedisServer(t)
+	a := newEnv(t, withRedis(srv.URL(), "scimgw-e2e:"))
 	b := startReplica(t, a, nil)
 	id1 := a.scim(http.MethodPost, "/Users", entraCreate("down1@contoso.com", "down1-ext")).want(t, http.StatusCreated).str("id")
 	if got := readiness(t, a); got != "ok" {
 		t.Fatalf("readiness redis = %q before the stop, want ok", got)
 	}
 
-	srv.stop()
+	srv.Stop()
 	id2 := b.scim(http.MethodPost, "/Users", entraCreate("down2@contoso.com", "down2-ext")).want(t, http.StatusCreated).str("id")
 	for _, gw := range []*env{a, b} {
 		wantOneUser(t, gw.scim(http.MethodGet, filterPath(`userName eq "down1@contoso.com"`), nil), id1)
@@ -336,7 +324,7 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 		}
 	}
 
-	srv.start()
+	srv.Start()
 	byName := filterPath(`userName eq "down2@contoso.com"`)
 	for _, gw := range []*env{a, b} {
 		// The restarted Redis is empty; the gateway's reads probe it and, once it answers, fill it.
@@ -353,7 +341,7 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 			t.Fatalf("no log says Redis is available again:\n%s", gw.logs.String())
 		}
 	}
-	if n := srv.dbSize(t); n == 0 {
+	if n := srv.DBSize(t); n == 0 {
 		t.Fatal("the restarted Redis holds no key: the gateway does not use it")
 	}
 	id3 := a.scim(http.MethodPost, "/Users", entraCreate("down3@contoso.com", "down3-ext")).want(t, http.StatusCreated).str("id")
@@ -369,8 +357,8 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 // TestRedisUnreachableAtStart: a gateway whose Redis is not there serves from the portal, then adopts
 // Redis when it comes up.
 func TestRedisUnreachableAtStart(t *testing.T) {
-	srv := newOwnRedis(t) // not started
-	e := newEnv(t, withRedis(srv.url(), "scimgw-e2e:"))
+	srv := testkit.NewRedisServer(t) // not started
+	e := newEnv(t, withRedis(srv.URL(), "scimgw-e2e:"))
 	id := e.scim(http.MethodPost, "/Users", entraCreate("late@contoso.com", "late-ext")).want(t, http.StatusCreated).str("id")
 	byName := filterPath(`userName eq "late@contoso.com"`)
 	for range 2 {
@@ -382,7 +370,7 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 		t.Fatalf("readiness redis = %q without Redis, want degraded", got)
 	}
 
-	srv.start()
+	srv.Start()
 	waitFor(t, "the gateway to adopt Redis", func() bool {
 		wantOneUser(t, e.scim(http.MethodGet, byName, nil), id)
 		return readiness(t, e) == "ok"
@@ -415,19 +403,8 @@ func startReplica(t *testing.T, e *env, change func(c *config.Config)) *env {
 	if change != nil {
 		change(&cfg)
 	}
-	cfg.ApplyDefaults()
-	if ps := config.Validate(&cfg); len(ps) > 0 {
-		t.Fatalf("replica configuration invalid:\n%v", ps)
-	}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
-	app, err := NewApp(&cfg, AppOptions{LogOutput: logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Shutdown)
+	app := startApp(t, &cfg, AppOptions{LogOutput: logs})
 	return &env{t: t, sim: e.sim, simSrv: e.simSrv, app: app, cfg: &cfg, base: "http://" + app.SCIMAddr() + "/scim/v2",
 		logs: logs, client: e.client}
 }
@@ -497,18 +474,7 @@ func wantPortal(t *testing.T, e *env, want map[string]portalWant) {
 // portalPatchUser changes a user straight through the portal's API, as another system would.
 func (e *env) portalPatchUser(idUser int64, body string) {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPatch, fmt.Sprintf("%s/portal/api/usersync/v1/users(%d)", e.simSrv.URL, idUser), strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+e2ePortalToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.client.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		e.t.Fatalf("portal PATCH users(%d): %d %s", idUser, resp.StatusCode, b)
-	}
+	e.portalCall(http.MethodPatch, fmt.Sprintf("/api/usersync/v1/users(%d)", idUser), body)
 }
 
 // postUser creates a user through a gateway with the test token; it does not fail the test, so that
@@ -561,146 +527,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// requireSharedRedis skips the test when the shared Redis on 127.0.0.1:6379 does not answer, or fails
-// it when CI=true (CI provides one).
-func requireSharedRedis(t testing.TB) {
-	t.Helper()
-	if err := pingRedis(sharedRedisAddr); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Redis on %s does not answer (%v); CI must provide it", sharedRedisAddr, err)
-		}
-		t.Skipf("Redis on %s does not answer (%v); skipping the real-Redis test", sharedRedisAddr, err)
-	}
+// withSharedRedis returns a configuration change that points the store at the shared Redis under a key
+// prefix of the test's own, followed by more changes.
+func withSharedRedis(t testing.TB, more ...func(c *config.Config)) func(c *config.Config) {
+	return withRedis("redis://"+testkit.SharedRedisAddr+"/0", sharedRedisPrefix(t), more...)
 }
 
 // sharedRedisPrefix returns a key prefix of the test's own on the shared Redis, whose keys are deleted
 // when the test ends.
-func sharedRedisPrefix(t testing.TB) string {
-	t.Helper()
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	prefix := "scimgw-e2e-" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		client := redis.NewClient(&redis.Options{Addr: sharedRedisAddr})
-		defer client.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			if err := client.Del(ctx, iter.Val()).Err(); err != nil {
-				t.Errorf("cleanup: deleting %s: %v", iter.Val(), err)
-				return
-			}
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleanup: scanning %s*: %v", prefix, err)
-		}
-	})
-	return prefix
-}
-
-// pingRedis sends a raw PING and accepts any reply.
-func pingRedis(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(time.Second)); err != nil {
-		return err
-	}
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line == "" || (line[0] != '+' && line[0] != '-') {
-		return fmt.Errorf("unexpected reply %q", line)
-	}
-	return nil
-}
-
-// ownRedis is a redis-server of the test's own on a free port, without persistence, that the test
-// may stop, start again on the same port, or flush.
-type ownRedis struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-// startOwnRedis starts a redis-server and stops it when the test ends.
-func startOwnRedis(t *testing.T) *ownRedis {
-	s := newOwnRedis(t)
-	s.start()
-	return s
-}
-
-// newOwnRedis reserves a port for a redis-server without starting it; it is stopped at the end of the
-// test. Without redis-server the test is skipped, or fails when CI=true.
-func newOwnRedis(t *testing.T) *ownRedis {
-	t.Helper()
-	if _, err := os.Stat(redisServerBin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s: %v; CI must provide redis-server", redisServerBin, err)
-		}
-		t.Skipf("%s: %v; skipping the test that needs its own redis-server", redisServerBin, err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	s := &ownRedis{t: t, port: port, dir: t.TempDir()}
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *ownRedis) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
-func (s *ownRedis) url() string  { return "redis://" + s.addr() + "/0" }
-
-// start runs the server on its port and waits until it answers PING.
-func (s *ownRedis) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(redisServerBin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("starting redis-server: %v", err)
-	}
-	waitFor(s.t, "redis-server on "+s.addr(), func() bool { return pingRedis(s.addr()) == nil })
-}
-
-// stop kills the server and waits for it to exit; stopping a stopped server does nothing.
-func (s *ownRedis) stop() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
-
-func (s *ownRedis) client() *redis.Client { return redis.NewClient(&redis.Options{Addr: s.addr()}) }
-
-func (s *ownRedis) flushAll(t *testing.T) {
-	t.Helper()
-	c := s.client()
-	defer c.Close()
-	if err := c.FlushAll(context.Background()).Err(); err != nil {
-		t.Fatalf("FLUSHALL: %v", err)
-	}
-}
-
-func (s *ownRedis) dbSize(t *testing.T) int64 {
-	t.Helper()
-	c := s.client()
-	defer c.Close()
-	n, err := c.DBSize(context.Background()).Result()
-	if err != nil {
-		t.Fatalf("DBSIZE: %v", err)
-	}
-	return n
-}
+func sharedRedisPrefix(t testing.TB) string { return testkit.SharedRedisPrefix(t, "scimgw-e2e-") }

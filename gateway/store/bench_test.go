@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
 func BenchmarkMemoryGet(b *testing.B) {
@@ -16,13 +18,13 @@ func BenchmarkMemoryGet(b *testing.B) {
 
 // BenchmarkRedisGet measures one GET round trip to the Redis on 127.0.0.1:6379.
 func BenchmarkRedisGet(b *testing.B) {
-	requireRealRedis(b)
+	testkit.RequireSharedRedis(b)
 	benchmarkGet(b, newRealRedisKV(b))
 }
 
 // BenchmarkRedisGetDown measures what a call costs while Redis is down and the short-circuit is open.
 func BenchmarkRedisGetDown(b *testing.B) {
-	r := newTestRedis(b, testRedisConfig("redis://127.0.0.1:"+strconv.Itoa(freePort(b))), circuitSettings{threshold: 1, cooldown: time.Hour, maxCooldown: time.Hour})
+	r := newTestRedis(b, testRedisConfig("redis://127.0.0.1:"+strconv.Itoa(testkit.FreePort(b))), circuitSettings{threshold: 1, cooldown: time.Hour, maxCooldown: time.Hour})
 	ctx := context.Background()
 	_ = r.Ping(ctx) // fails and opens the circuit
 	b.ReportAllocs()

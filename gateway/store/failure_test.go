@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
 // recoveryTimeout bounds how long a test waits for the store to notice that Redis is back.
@@ -22,13 +23,13 @@ const recoveryTimeout = 10 * time.Second
 // TestRedisStoppedFailsFast stops Redis under a store: calls fail with ErrUnavailable, and once the
 // short-circuit has opened they no longer reach the network.
 func TestRedisStoppedFailsFast(t *testing.T) {
-	srv := startRedisServer(t)
+	srv := testkit.StartRedisServer(t)
 	// A cool-down longer than the test, so that no probe goes through while it counts.
-	r := newTestRedis(t, testRedisConfig("redis://"+srv.addr()), circuitSettings{threshold: 3, cooldown: time.Hour, maxCooldown: time.Hour})
+	r := newTestRedis(t, testRedisConfig("redis://"+srv.Addr()), circuitSettings{threshold: 3, cooldown: time.Hour, maxCooldown: time.Hour})
 	ctx := context.Background()
 	mustSet(t, r, "k", "v", time.Minute)
 
-	srv.stop()
+	srv.Stop()
 	for i := range 3 {
 		err := r.Set(ctx, "k", []byte("v"), time.Minute)
 		if !errors.Is(err, ErrUnavailable) {
@@ -62,9 +63,9 @@ func TestRedisStoppedFailsFast(t *testing.T) {
 // TestRedisRestartRecovers restarts Redis on the same port: the store finds it again by itself, and says
 // so once in the log.
 func TestRedisRestartRecovers(t *testing.T) {
-	srv := startRedisServer(t)
+	srv := testkit.StartRedisServer(t)
 	core, logs := observer.New(zap.InfoLevel)
-	r, err := newRedis(testRedisConfig("redis://"+srv.addr()), zap.New(core),
+	r, err := newRedis(testRedisConfig("redis://"+srv.Addr()), zap.New(core),
 		circuitSettings{threshold: 3, cooldown: 20 * time.Millisecond, maxCooldown: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("newRedis: %v", err)
@@ -73,7 +74,7 @@ func TestRedisRestartRecovers(t *testing.T) {
 	ctx := context.Background()
 	mustSet(t, r, "before", "v", 0)
 
-	srv.stop()
+	srv.Stop()
 	for i := 0; r.Healthy(); i++ {
 		if i == 10 {
 			t.Fatalf("Healthy: still true after %d calls to a stopped Redis", i)
@@ -81,7 +82,7 @@ func TestRedisRestartRecovers(t *testing.T) {
 		_ = r.Ping(ctx)
 	}
 
-	srv.start()
+	srv.Start()
 	deadline := time.Now().Add(recoveryTimeout)
 	for {
 		_, _, err := r.Get(ctx, "before")
@@ -111,8 +112,8 @@ func TestRedisRestartRecovers(t *testing.T) {
 // TestRedisFlushAll empties Redis under a store: the data is gone, calls keep working, and the
 // compare-and-delete script is sent in full once Redis has forgotten it.
 func TestRedisFlushAll(t *testing.T) {
-	srv := startRedisServer(t)
-	r := newTestRedis(t, testRedisConfig("redis://"+srv.addr()), defaultCircuitSettings())
+	srv := testkit.StartRedisServer(t)
+	r := newTestRedis(t, testRedisConfig("redis://"+srv.Addr()), defaultCircuitSettings())
 	ctx := context.Background()
 	mustSet(t, r, "a", "1", 0)
 	mustSet(t, r, "lock", "owner", time.Minute)
@@ -120,7 +121,7 @@ func TestRedisFlushAll(t *testing.T) {
 		t.Fatalf("CompareAndDelete before the flush: got %v, %v, want true, nil", deleted, err)
 	}
 
-	admin := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { _ = admin.Close() })
 	if err := admin.FlushAll(ctx).Err(); err != nil {
 		t.Fatalf("FLUSHALL: %v", err)
@@ -143,7 +144,7 @@ func TestRedisFlushAll(t *testing.T) {
 // TestRedisPassword checks credentials from the URL and from the config, the database number, and that
 // refused credentials are a clear error from NewRedis.
 func TestRedisPassword(t *testing.T) {
-	srv := startRedisServer(t, "--requirepass", "pass")
+	srv := testkit.StartRedisServer(t, "--requirepass", "pass")
 	tests := []struct {
 		name     string
 		url      string
@@ -151,11 +152,11 @@ func TestRedisPassword(t *testing.T) {
 		wantErr  bool
 		wantDB   int
 	}{
-		{name: "password in the url", url: "redis://:pass@" + srv.addr() + "/3", wantDB: 3},
-		{name: "password from the config", url: "redis://" + srv.addr() + "/2", password: "pass", wantDB: 2},
-		{name: "config wins over the url", url: "redis://:stale@" + srv.addr(), password: "pass", wantDB: 0},
-		{name: "wrong password", url: "redis://:not-the-password@" + srv.addr() + "/3", wantErr: true},
-		{name: "no password", url: "redis://" + srv.addr(), wantErr: true},
+		{name: "password in the url", url: "redis://:pass@" + srv.Addr() + "/3", wantDB: 3},
+		{name: "password from the config", url: "redis://" + srv.Addr() + "/2", password: "pass", wantDB: 2},
+		{name: "config wins over the url", url: "redis://:stale@" + srv.Addr(), password: "pass", wantDB: 0},
+		{name: "wrong password", url: "redis://:not-the-password@" + srv.Addr() + "/3", wantErr: true},
+		{name: "no password", url: "redis://" + srv.Addr(), wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,7 +184,7 @@ func TestRedisPassword(t *testing.T) {
 			mustSet(t, r, "k", tc.name, time.Minute)
 			mustGet(t, r, "k", tc.name)
 
-			admin := redis.NewClient(&redis.Options{Addr: srv.addr(), Password: "pass", DB: tc.wantDB})
+			admin := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: "pass", DB: tc.wantDB})
 			t.Cleanup(func() { _ = admin.Close() })
 			got, err := admin.Get(context.Background(), "pw-test:k").Result()
 			if err != nil || got != tc.name {
@@ -195,7 +196,7 @@ func TestRedisPassword(t *testing.T) {
 
 // TestNewRedisUnreachable checks that a Redis that does not answer at startup is not an error.
 func TestNewRedisUnreachable(t *testing.T) {
-	cfg := testRedisConfig("redis://127.0.0.1:" + strconv.Itoa(freePort(t)))
+	cfg := testRedisConfig("redis://127.0.0.1:" + strconv.Itoa(testkit.FreePort(t)))
 	r, err := NewRedis(cfg, zap.NewNop())
 	if err != nil {
 		t.Fatalf("NewRedis on a closed port: got %v, want a store that recovers later", err)
@@ -219,7 +220,7 @@ func TestRouteRedisLogs(t *testing.T) {
 	logs := routedRedisLogs()
 	RouteRedisLogs(zap.NewNop()) // no effect: the first call wins
 
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	addr := "127.0.0.1:" + strconv.Itoa(testkit.FreePort(t))
 	r, err := NewRedis(config.Redis{URL: "redis://" + addr}, zap.NewNop())
 	if err != nil {
 		t.Fatalf("NewRedis: %v", err)

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
 // recordBackends runs f against the typed Store on every backend.
@@ -19,7 +21,7 @@ func recordBackends(t *testing.T, f func(t *testing.T, s *Store)) {
 		f(t, New(kv, Options{}))
 	})
 	t.Run("real-redis", func(t *testing.T) {
-		requireRealRedis(t)
+		testkit.RequireSharedRedis(t)
 		f(t, New(newRealRedisKV(t), Options{}))
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
 func TestUniversalOptions(t *testing.T) {
@@ -206,9 +207,11 @@ func TestUniversalOptionsTimeouts(t *testing.T) {
 // master's to the master), that a refused one is an error, and that neither shows in the error or the
 // log.
 func TestSentinelCredentials(t *testing.T) {
+	// generous: a loaded machine, two hops
+	const sentinelTimeout = 10 * time.Second
 	const masterPass, sentinelPass = "master-pass-0123", "sentinel-pass-4567"
-	master := startRedisServer(t, "--requirepass", masterPass)
-	sentinelAddr := startSentinel(t, master.addr(), masterPass, sentinelPass)
+	master := testkit.StartRedisServer(t, "--requirepass", masterPass)
+	sentinelAddr := startSentinel(t, master.Addr(), masterPass, sentinelPass)
 
 	tests := []struct {
 		name                   string
@@ -226,7 +229,7 @@ func TestSentinelCredentials(t *testing.T) {
 				Mode: ModeSentinel, Addrs: []string{sentinelAddr}, MasterName: "mymaster",
 				Password: tc.password, SentinelPassword: tc.sentinelPass,
 				KeyPrefix:   "sentinel-test:",
-				DialTimeout: startTimeout, Timeout: startTimeout, // generous: a loaded machine, two hops
+				DialTimeout: sentinelTimeout, Timeout: sentinelTimeout,
 			}
 			core, logs := observer.New(zap.DebugLevel)
 			r, err := NewRedis(cfg, zap.New(core))
@@ -273,7 +276,7 @@ func startSentinel(t *testing.T, masterAddr, masterPass, sentinelPass string) st
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testkit.FreePort(t)))
 	_, sentinelPort, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "sentinel.conf") // sentinel rewrites its config file: it must be writable
 	content := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\nrequirepass %s\nsentinel monitor mymaster %s %s 1\nsentinel auth-pass mymaster %s\n",
@@ -281,7 +284,7 @@ func startSentinel(t *testing.T, masterAddr, masterPass, sentinelPass string) st
 	if err := os.WriteFile(conf, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(redisServerPath, conf, "--sentinel")
+	cmd := exec.Command(testkit.RedisServerPath, conf, "--sentinel")
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting redis-server --sentinel: %v", err)
 	}
@@ -289,15 +292,6 @@ func startSentinel(t *testing.T, masterAddr, masterPass, sentinelPass string) st
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	deadline := time.Now().Add(startTimeout)
-	for {
-		err := pingAddr(addr, time.Second)
-		if err == nil {
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the sentinel on %s did not answer within %s: %v", addr, startTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.WaitForRedis(t, addr)
+	return addr
 }

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
 func TestMemoryConformance(t *testing.T) {
@@ -25,13 +26,13 @@ func TestMiniredisConformance(t *testing.T) {
 }
 
 func TestRealRedisConformance(t *testing.T) {
-	requireRealRedis(t)
+	testkit.RequireSharedRedis(t)
 	RunConformance(t, func(t *testing.T) KV { return newRealRedisKV(t) })
 }
 
 // TestRealRedisKeyPrefix checks that the store writes under its prefix and nowhere else.
 func TestRealRedisKeyPrefix(t *testing.T) {
-	requireRealRedis(t)
+	testkit.RequireSharedRedis(t)
 	a, b := newRealRedisKV(t), newRealRedisKV(t)
 	ctx := context.Background()
 	if err := a.Set(ctx, "k", []byte("from a"), time.Minute); err != nil {

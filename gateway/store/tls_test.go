@@ -2,18 +2,9 @@ package store
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
 // testPKI is a throw-away CA with a server certificate for 127.0.0.1 and redis.test, and a client
@@ -33,82 +25,15 @@ type testPKI struct {
 
 func newTestPKI(t *testing.T) testPKI {
 	t.Helper()
-	dir := t.TempDir()
-	caKey := newKey(t)
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "scimgw test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
+	ca := testkit.NewCA(t)
+	client := ca.IssueClient(t, "scimgw test client")
+	return testPKI{
+		caFile:     ca.CertFile,
+		clientCert: client.CertFile,
+		clientKey:  client.KeyFile,
+		pool:       ca.Pool,
+		server:     ca.IssueServer(t, "redis.test", "127.0.0.1").TLS,
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatalf("CA certificate: %v", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatalf("parsing the CA certificate: %v", err)
-	}
-	issue := func(serial int64, usage x509.ExtKeyUsage) ([]byte, *ecdsa.PrivateKey) {
-		key := newKey(t)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: "redis.test"},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			DNSNames:     []string{"redis.test"},
-			IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatalf("certificate: %v", err)
-		}
-		return der, key
-	}
-	serverDER, serverKey := issue(2, x509.ExtKeyUsageServerAuth)
-	clientDER, clientKey := issue(3, x509.ExtKeyUsageClientAuth)
-
-	p := testPKI{
-		caFile:     writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER),
-		clientCert: writePEM(t, dir, "client.pem", "CERTIFICATE", clientDER),
-		clientKey:  writePEM(t, dir, "client-key.pem", "EC PRIVATE KEY", marshalKey(t, clientKey)),
-		pool:       x509.NewCertPool(),
-		server:     tls.Certificate{Certificate: [][]byte{serverDER}, PrivateKey: serverKey},
-	}
-	p.pool.AddCert(ca)
-	return p
-}
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("key: %v", err)
-	}
-	return key
-}
-
-func marshalKey(t *testing.T, key *ecdsa.PrivateKey) []byte {
-	t.Helper()
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatalf("marshaling a key: %v", err)
-	}
-	return der
-}
-
-func writePEM(t *testing.T, dir, name, kind string, der []byte) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		t.Fatalf("writing %s: %v", name, err)
-	}
-	return path
 }
 
 // TestRedisTLS connects to miniredis over TLS with each way the config can set TLS up.
