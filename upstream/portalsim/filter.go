@@ -25,11 +25,6 @@ func (f filter) value(field string) (string, bool) {
 	return "", false
 }
 
-func (f filter) has(field string) bool {
-	_, ok := f.value(field)
-	return ok
-}
-
 // matches reports whether every term holds for a record whose fields get returns (value, set).
 // An unset field matches no value.
 func (f filter) matches(get func(field string) (string, bool)) bool {
