@@ -11,8 +11,8 @@ import (
 	"github.com/scim-gateway/scim-gateway/gateway/translog"
 )
 
-// observe is the middleware that measures every request, writes the access log (no PII: filter values
-// in the query string are masked) and finishes the request's translation record.
+// observe is the middleware that measures every request, writes the access log (no PII, no secret:
+// the query string is decoded and masked by accessQuery) and finishes the request's translation record.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -41,7 +41,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			zap.String("token", TokenName(c)),
 			zap.String("method", req.Method),
 			zap.String("route", route),
-			zap.String("query", translog.RedactQuery(req.URL.RawQuery)),
+			zap.String("query", accessQuery(req.URL.RawQuery)),
 			zap.Int("status", status),
 			zap.Duration("duration", d),
 			zap.String("remote", c.RealIP()),
