@@ -677,6 +677,20 @@ func (c *check) ingress(t *testing.T, tenantURL string) {
 	if want := "https://" + host; c.loaded.Server.PublicURL != want {
 		t.Errorf("server.publicURL %q, want %q", c.loaded.Server.PublicURL, want)
 	}
+	// The gateway believes X-Forwarded-For from the configured proxies and the Ingress controller's pods.
+	var wantProxies []string
+	for _, k := range []string{"config.server.trustedProxies", "ingress.trustedProxies"} {
+		if v, err := chartutil.Values(c.vals).PathValue(k); err == nil {
+			for _, p := range v.([]any) {
+				if !slices.Contains(wantProxies, p.(string)) {
+					wantProxies = append(wantProxies, p.(string))
+				}
+			}
+		}
+	}
+	if !slices.Equal(c.loaded.Server.TrustedProxies, wantProxies) {
+		t.Errorf("server.trustedProxies %v, want %v (config.server and ingress.trustedProxies)", c.loaded.Server.TrustedProxies, wantProxies)
+	}
 	ing := ingresses[0]
 	if len(ing.Spec.TLS) != 1 || !slices.Equal(ing.Spec.TLS[0].Hosts, []string{host}) || ing.Spec.TLS[0].SecretName == "" {
 		t.Errorf("Ingress TLS %+v, want %s with a certificate", ing.Spec.TLS, host)

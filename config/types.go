@@ -36,6 +36,9 @@ type Server struct {
 	ShutdownTimeout   time.Duration `yaml:"shutdownTimeout"`
 	// PatchStatus is the answer to a successful PATCH: 204 (no body) or 200 (with the resource).
 	PatchStatus int `yaml:"patchStatus"`
+	// TrustedProxies are the proxies (CIDRs or single addresses) whose X-Forwarded-For the gateway
+	// believes; none: the client address is the TCP peer.
+	TrustedProxies []string `yaml:"trustedProxies"`
 }
 
 // Token is one accepted SCIM bearer token. Value is filled from ValueFile when that is set.

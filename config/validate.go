@@ -120,6 +120,28 @@ func (v *validator) server(s *Server) {
 	v.positiveDuration("server.writeTimeout", s.WriteTimeout)
 	v.positiveDuration("server.idleTimeout", s.IdleTimeout)
 	v.positiveDuration("server.shutdownTimeout", s.ShutdownTimeout)
+	for i, p := range s.TrustedProxies {
+		if _, err := ParseTrustedProxy(p); err != nil {
+			v.addf(indexKey("server.trustedProxies", i), "%v", err)
+		}
+	}
+}
+
+// ParseTrustedProxy parses an entry of server.trustedProxies: a CIDR (10.0.0.0/8, fd00::/8) or a single
+// address (a /32 or /128).
+func ParseTrustedProxy(s string) (*net.IPNet, error) {
+	s = strings.TrimSpace(s)
+	if _, n, err := net.ParseCIDR(s); err == nil {
+		return n, nil
+	}
+	if ip := net.ParseIP(s); ip != nil {
+		bits := 8 * net.IPv6len
+		if ip4 := ip.To4(); ip4 != nil {
+			ip, bits = ip4, 8*net.IPv4len
+		}
+		return &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}, nil
+	}
+	return nil, fmt.Errorf("%q is not a CIDR (10.0.0.0/8) or an IP address", s)
 }
 
 // secret checks a token value: not empty, not short. The message names the file it came from.

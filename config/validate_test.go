@@ -31,6 +31,12 @@ func TestValidate(t *testing.T) {
 		{"TLS asked for over http", func(c *Config) { c.Upstream.BaseURL = "http://portal/p"; c.Upstream.TLS.Enabled = true },
 			map[string]string{"upstream.tls.enabled": "use https://"}},
 		{"patch status 200", func(c *Config) { c.Server.PatchStatus = 200 }, nil},
+		{"trusted proxies: CIDRs and single addresses", func(c *Config) {
+			c.Server.TrustedProxies = []string{"10.244.0.0/16", "192.168.1.7", "fd00::/8", "::1"}
+		}, nil},
+		{"trusted proxies: not an address", func(c *Config) {
+			c.Server.TrustedProxies = []string{"10.0.0.0/8", "ingress-nginx", "10.0.0.0/33"}
+		}, map[string]string{"server.trustedProxies[1]": `"ingress-nginx" is not a CIDR`, "server.trustedProxies[2]": `"10.0.0.0/33" is not a CIDR`}},
 		{"patch status 201", func(c *Config) { c.Server.PatchStatus = 201 },
 			map[string]string{"server.patchStatus": "must be 204 or 200"}},
 		{"mapping rule on an unknown portal field", func(c *Config) {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,6 +104,22 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="scim"`)
 		return echo.ErrUnauthorized
 	}
+}
+
+// clientIPExtractor returns how the gateway tells a request's client address. Without trusted
+// proxies it is the TCP peer, whatever the headers say. With them, X-Forwarded-For is read only when
+// the peer is a trusted proxy: right to left, trusted proxies skipped, the first other address is the
+// client (entries a client forges on the left are never reached); when every entry is trusted, the
+// left-most. An entry that is not an address stops the walk at the peer.
+func clientIPExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // Failed-authentication slowdown: after authFreeFailures failures from one address within

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"sync/atomic"
 
@@ -38,6 +39,9 @@ type Live struct {
 	PatchStatus int    // 204 (default) or 200 with the resource
 	Limits      Limits
 	Version     int64 // the configuration version, shown in /readyz
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client (server.trustedProxies);
+	// none: the client is the TCP peer.
+	TrustedProxies []*net.IPNet
 }
 
 // The deprovisioning modes of DELETE.
@@ -79,6 +83,7 @@ type Server struct {
 	auth      *authThrottle
 	portalCtx func(ctx context.Context, requestID string) context.Context
 	live      atomic.Pointer[Live]
+	clientIP  atomic.Pointer[echo.IPExtractor] // from the current Live's TrustedProxies
 }
 
 // New builds the SCIM front end.
@@ -95,14 +100,13 @@ func New(opts Options) *Server {
 	if s.translog == nil {
 		s.translog, _ = translog.New(translog.Options{Logger: zap.NewNop(), Config: translog.DefaultConfig()})
 	}
-	s.live.Store(opts.Live)
+	s.SetLive(opts.Live)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	// The client address (auth slowdown, access log) is the right-most X-Forwarded-For entry that is not
-	// a trusted proxy (loopback, link-local, private networks: the ingress). Echo's default would take the
-	// left-most entry, which a client can forge to escape the slowdown (GO-2026-6872).
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	// The client address (auth slowdown, access log): see clientIPExtractor. Echo's default would take
+	// the left-most X-Forwarded-For entry from anyone, which a client forges to escape the slowdown.
+	e.IPExtractor = func(r *http.Request) string { return (*s.clientIP.Load())(r) }
 	renderer := &ErrorRenderer{Logger: s.logger}
 	e.HTTPErrorHandler = renderer.Handle
 	e.Pre(normalisePath)
@@ -130,7 +134,15 @@ func New(opts Options) *Server {
 func (s *Server) Handler() http.Handler { return s.echo }
 
 // SetLive swaps in a new live setup (configuration reload).
-func (s *Server) SetLive(l *Live) { s.live.Store(l) }
+func (s *Server) SetLive(l *Live) {
+	var trusted []*net.IPNet
+	if l != nil {
+		trusted = l.TrustedProxies
+	}
+	x := clientIPExtractor(trusted)
+	s.clientIP.Store(&x)
+	s.live.Store(l)
+}
 
 // Live returns the live setup in use.
 func (s *Server) Live() *Live { return s.live.Load() }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 const testToken = "test-token-0123456789abcdef"
@@ -267,28 +270,117 @@ func TestAuthFailuresSlowDown(t *testing.T) {
 	}
 }
 
+// TestAuthSlowdownIgnoresForgedForwardedFor sends failed authentications over real HTTP, each with a
+// new X-Forwarded-For, from a peer that is not a trusted proxy (none is configured): they all count
+// against the TCP peer, so the slowdown applies from the sixth on.
 func TestAuthSlowdownIgnoresForgedForwardedFor(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	s := newTestServer(t)
+	s.logger = zap.New(core)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	n := authFreeFailures + 1
+	for i := range n {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/scim/v2/ServiceProviderConfig", nil)
+		req.Header.Set("Authorization", "Bearer wrong")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d, 203.0.113.%d", i, i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", resp.StatusCode)
+		}
+	}
+	s.auth.mu.Lock()
+	got, tracked := s.auth.addrs["127.0.0.1"], len(s.auth.addrs)
+	s.auth.mu.Unlock()
+	if got == nil || got.count != n || tracked != 1 {
+		t.Fatalf("throttle tracks %d addresses, 127.0.0.1 with %+v; want only the TCP peer, with %d failures", tracked, got, n)
+	}
+	for _, e := range logs.FilterMessage("scim request").All() {
+		if r := e.ContextMap()["remote"]; r != "127.0.0.1" {
+			t.Fatalf("access log remote = %v, want the TCP peer 127.0.0.1", r)
+		}
+	}
+}
+
+func TestClientIPFromTrustedProxiesOnly(t *testing.T) {
+	cidrs := func(ss ...string) []*net.IPNet {
+		var out []*net.IPNet
+		for _, c := range ss {
+			_, n, err := net.ParseCIDR(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		trusted []*net.IPNet
+		peer    string
+		xff     []string
+		want    string
+	}{
+		{"no trusted proxies: the peer, whatever the header", nil, "10.0.0.5:5000", []string{"203.0.113.50"}, "10.0.0.5"},
+		{"no trusted proxies: loopback is not trusted either", nil, "127.0.0.1:5000", []string{"203.0.113.50"}, "127.0.0.1"},
+		{"peer not trusted: header ignored", cidrs("10.0.0.0/8"), "203.0.113.7:5000", []string{"198.51.100.1"}, "203.0.113.7"},
+		{"private peer not configured is not trusted", cidrs("10.244.0.0/16"), "192.168.1.9:5000", []string{"198.51.100.1"}, "192.168.1.9"},
+		{"trusted peer, no header: the peer", cidrs("10.0.0.0/8"), "10.0.0.5:5000", nil, "10.0.0.5"},
+		{"trusted peer: the entry it appended", cidrs("10.0.0.0/8"), "10.0.0.5:5000", []string{"203.0.113.50"}, "203.0.113.50"},
+		{"right-most untrusted entry, forged left entries never reached", cidrs("10.0.0.0/8"), "10.0.0.5:5000",
+			[]string{"198.51.100.99, 192.0.2.1, 203.0.113.50, 10.1.2.3"}, "203.0.113.50"},
+		{"several headers read as one list", cidrs("10.0.0.0/8"), "10.0.0.5:5000", []string{"198.51.100.99", "203.0.113.50"}, "203.0.113.50"},
+		{"chain of trusted proxies", cidrs("10.0.0.0/8", "172.16.0.0/12"), "10.0.0.5:5000",
+			[]string{"203.0.113.50, 172.16.3.4, 10.9.9.9"}, "203.0.113.50"},
+		{"garbage entry: the peer", cidrs("10.0.0.0/8"), "10.0.0.5:5000", []string{"203.0.113.50, not-an-ip"}, "10.0.0.5"},
+		{"IPv6 peer and entry", cidrs("fd00::/8"), "[fd00::1]:5000", []string{"2001:db8::7"}, "2001:db8::7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestServer(t)
+			l := *s.Live()
+			l.TrustedProxies = tt.trusted
+			s.SetLive(&l)
+			var got string
+			s.echo.GET("/probe-ip", func(c echo.Context) error { got = c.RealIP(); return nil })
+			r := httptest.NewRequest(http.MethodGet, "/probe-ip", nil)
+			r.RemoteAddr = tt.peer
+			for _, x := range tt.xff {
+				r.Header.Add("X-Forwarded-For", x)
+			}
+			s.Handler().ServeHTTP(httptest.NewRecorder(), r)
+			if got != tt.want {
+				t.Fatalf("client address = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestTrustedProxiesReloadLive swaps the trusted proxies in with SetLive (a configuration reload) and
+// checks the slowdown's key follows.
+func TestTrustedProxiesReloadLive(t *testing.T) {
 	s := newTestServer(t)
 	h := s.Handler()
-	fail := func(remote, xff string) {
+	fail := func() {
 		r := httptest.NewRequest(http.MethodGet, "/scim/v2/ServiceProviderConfig", nil)
-		r.RemoteAddr = remote
+		r.RemoteAddr = "10.0.0.5:50000"
 		r.Header.Set("Authorization", "Bearer wrong")
-		if xff != "" {
-			r.Header.Set("X-Forwarded-For", xff)
-		}
+		r.Header.Set("X-Forwarded-For", "198.51.100.99, 203.0.113.50")
 		h.ServeHTTP(httptest.NewRecorder(), r)
 	}
-	// A client on the internet forging a new X-Forwarded-For each time is still one address.
-	for i := range authFreeFailures {
-		fail("203.0.113.7:40000", fmt.Sprintf("198.51.100.%d", i))
-	}
-	if n := s.auth.addrs["203.0.113.7"]; n == nil || n.count != authFreeFailures {
-		t.Fatalf("failures by the real address = %+v, want %d", n, authFreeFailures)
-	}
-	// Behind the ingress (a private address), the client it appended is the one counted.
-	fail("10.0.0.5:50000", "198.51.100.99, 203.0.113.50")
-	if n := s.auth.addrs["203.0.113.50"]; n == nil || n.count != 1 {
-		t.Fatalf("failures by the forwarded client = %+v, want 1", n)
+	fail()
+	l := *s.Live()
+	_, ingress, _ := net.ParseCIDR("10.0.0.0/8")
+	l.TrustedProxies = []*net.IPNet{ingress}
+	s.SetLive(&l)
+	fail()
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	if p, c := s.auth.addrs["10.0.0.5"], s.auth.addrs["203.0.113.50"]; p == nil || p.count != 1 || c == nil || c.count != 1 {
+		t.Fatalf("failures: proxy %+v, client %+v; want one each (before and after the reload)", p, c)
 	}
 }

@@ -159,6 +159,14 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 	if err != nil {
 		return nil, nil, err
 	}
+	var trusted []*net.IPNet
+	for _, p := range cfg.Server.TrustedProxies {
+		n, err := config.ParseTrustedProxy(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		trusted = append(trusted, n)
+	}
 	client, err := upstream.New(cfg.Upstream, upstream.Options{
 		Logger:          a.logger.With(zap.String("component", "upstream")),
 		OnCall:          a.onPortalCall,
@@ -180,7 +188,8 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 			MaxScan:       cfg.Limits.MaxScan,
 			MaxOperations: cfg.Limits.MaxOperations,
 		},
-		Version: version,
+		Version:        version,
+		TrustedProxies: trusted,
 	}, client, nil
 }
 

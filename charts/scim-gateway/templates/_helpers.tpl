@@ -155,6 +155,9 @@ from the Ingress host when none is given).
 {{- if and (not (dig "server" "publicURL" "" $cfg)) .Values.ingress.enabled .Values.ingress.host }}
 {{- $_ := set $server "publicURL" (printf "https://%s" .Values.ingress.host) }}
 {{- end }}
+{{- if and .Values.ingress.enabled .Values.ingress.trustedProxies }}
+{{- $_ := set $server "trustedProxies" (concat (dig "server" "trustedProxies" list $cfg) .Values.ingress.trustedProxies | uniq) }}
+{{- end }}
 {{- $admin := dict "listen" (printf ":%d" (int .Values.ports.admin)) }}
 {{- if $s.adminToken.enabled }}
 {{- $_ := set $admin "tokenFile" (printf "%s/%s" $dir $s.adminToken.key) }}
