@@ -15,7 +15,10 @@ import (
 )
 
 // normalisePath is a pre-routing middleware that makes every form of URL Entra produces route to
-// /scim/v2/...: doubled slashes collapsed, a trailing slash dropped, and /scim/X served as /scim/v2/X.
+// /scim/v2/...: doubled slashes collapsed, a trailing slash dropped, /scim/X served as /scim/v2/X, and
+// the resource segment matched in any case (/users is /Users, as Entra and Microsoft's reference
+// implementation accept), with Microsoft's /serviceConfiguration as /ServiceProviderConfig. What
+// follows the resource segment (an id) is left as sent.
 func normalisePath(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -49,7 +52,26 @@ func cleanSCIMPath(p string) string {
 	if p == "/scim" || (strings.HasPrefix(p, "/scim/") && p != "/scim/v2" && !strings.HasPrefix(p, "/scim/v2/")) {
 		p = "/scim/v2" + strings.TrimPrefix(p, "/scim")
 	}
+	if rest, ok := strings.CutPrefix(p, Base+"/"); ok {
+		seg, tail, hasTail := strings.Cut(rest, "/")
+		if canon, ok := resourceSegments[strings.ToLower(seg)]; ok && canon != seg {
+			p = Base + "/" + canon
+			if hasTail {
+				p += "/" + tail
+			}
+		}
+	}
 	return p
+}
+
+// resourceSegments are the first path segments under /scim/v2, by their lower-case form.
+var resourceSegments = map[string]string{
+	"users":                 "Users",
+	"groups":                "Groups",
+	"schemas":               "Schemas",
+	"resourcetypes":         "ResourceTypes",
+	"serviceproviderconfig": "ServiceProviderConfig",
+	"serviceconfiguration":  "ServiceProviderConfig", // Microsoft's SCIM reference code serves this alias
 }
 
 const requestIDKey = "scimgw.requestId"

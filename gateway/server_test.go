@@ -114,6 +114,11 @@ func TestPathTolerance(t *testing.T) {
 		"/scim//v2//ServiceProviderConfig",
 		"/scim/v2/ServiceProviderConfig?aadOptscim062020",
 		"/scim/v2/ResourceTypes/user",
+		"/scim/v2/serviceproviderconfig",
+		"/scim/v2/serviceConfiguration",
+		"/scim/serviceconfiguration/",
+		"/scim/v2/resourcetypes",
+		"/scim/v2/RESOURCETYPES/User",
 	} {
 		t.Run(target, func(t *testing.T) {
 			if w := do(t, h, http.MethodGet, target, testToken, ""); w.Code != http.StatusOK {
@@ -134,6 +139,17 @@ func TestCleanSCIMPath(t *testing.T) {
 		"/scimx/Users":        "/scimx/Users",
 		"/":                   "/",
 		"/healthz":            "/healthz",
+		// Resource segments in any case; ids untouched.
+		"/scim/v2/users":                 "/scim/v2/Users",
+		"/scim/users/AbC-123":            "/scim/v2/Users/AbC-123",
+		"/scim/v2/GROUPS/Grp-Id/":        "/scim/v2/Groups/Grp-Id",
+		"/scim/v2/schemas/urn:x:User":    "/scim/v2/Schemas/urn:x:User",
+		"/scim/v2/resourceTypes/user":    "/scim/v2/ResourceTypes/user",
+		"/scim/v2/serviceConfiguration":  "/scim/v2/ServiceProviderConfig",
+		"/scim/v2/ServiceProviderConfig": "/scim/v2/ServiceProviderConfig",
+		"/scim/v2/Users/users":           "/scim/v2/Users/users",
+		"/scim/v2/Bulk":                  "/scim/v2/Bulk",
+		"/scim/v2/usersx":                "/scim/v2/usersx",
 	} {
 		if got := cleanSCIMPath(in); got != want {
 			t.Errorf("cleanSCIMPath(%q) = %q, want %q", in, got, want)

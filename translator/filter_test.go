@@ -198,6 +198,9 @@ func TestPlan(t *testing.T) {
 		{filter: `externalId eq "x" and displayName eq "Sales"`, group: true, push: []PortalFilter{{FieldExternalKey, "x"}, {FieldName, "Sales"}}, residual: `externalId eq "x"`},
 		{filter: `id eq "g-1"`, group: true, push: []PortalFilter{{FieldGUIDGroup, "g-1"}}, residual: `id eq "g-1"`},
 		{filter: `displayName co "Sal"`, group: true, residual: `displayName co "Sal"`},
+		// Microsoft's SCIM reference collection: nothing the portal can answer, all in the gateway.
+		{filter: `name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)`,
+			residual: `name.FamilyName eq "Employee" and (emails.Value co "example.com" or emails.Value co "example.org")`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.filter, func(t *testing.T) {
@@ -281,5 +284,42 @@ func TestPlanCaseExactRule(t *testing.T) {
 				t.Fatalf("matches = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestMicrosoftCollectionFilter evaluates the filter of Microsoft's SCIM reference collection (unquoted
+// values, sub-attribute names in another case, co on the multi-valued emails) on users as the portal
+// gives them back: created through the mapping, stored, rendered.
+func TestMicrosoftCollectionFilter(t *testing.T) {
+	m := goldenMapping(t)
+	f, err := ParseFilter(`name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, residual := m.Plan(f)
+	for _, tc := range []struct {
+		body string
+		want bool
+	}{
+		{`{"userName":"emp1","name":{"familyName":"Employee"},"emails":[{"type":"work","primary":true,"value":"anna33@example.com"}]}`, true},
+		{`{"userName":"emp2","name":{"familyName":"employee"},"emails":[{"Type":"work","Value":"b@EXAMPLE.ORG"}]}`, true},
+		{`{"userName":"emp3","name":{"familyName":"Employee"},"emails":[{"type":"work","value":"c@gmail.com"}]}`, false},
+		{`{"userName":"omalley","name":{"familyName":"OMalley"},"emails":[{"type":"work","value":"d@example.com"}]}`, false},
+		// Only the work email is stored (the portal has one contact email): a second one is not
+		// there to match (see the README's conformance section).
+		{`{"userName":"emp4","name":{"familyName":"Employee"},"emails":[{"type":"work","primary":true,"value":"e@gmail.com"},{"type":"work","value":"e@example.com"}]}`, false},
+	} {
+		in, err := ParseUser([]byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		created, _, err := m.ToPortalUser(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := m.FromPortalUser(storeInPortal(t, created), Meta{})
+		if got := residual.Matches(res); got != tc.want {
+			t.Errorf("%s: matches = %v, want %v", tc.body, got, tc.want)
+		}
 	}
 }

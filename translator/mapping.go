@@ -94,6 +94,8 @@ func DefaultMappingConfig() MappingConfig {
 			{SCIM: enterpriseAttr("employeeNumber"), Property: "employeeNumber", Redact: RedactHash},
 			{SCIM: enterpriseAttr("department"), Property: "department"},
 			{SCIM: enterpriseAttr("manager"), Property: "manager"},
+			// Entra and Microsoft's reference send primary on the work email; kept so it comes back.
+			{SCIM: `emails[type eq "work"].primary`, Property: "emailPrimary"},
 		},
 		Groups: []AttributeRule{
 			{SCIM: "displayName", Field: FieldName, Filterable: true},

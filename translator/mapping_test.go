@@ -24,19 +24,19 @@ func TestNewMappingErrors(t *testing.T) {
 		{"default domain with @", func() MappingConfig { c := DefaultMappingConfig(); c.DefaultDomain = "a@b"; return c }(),
 			[]string{"mapping.defaultDomain"}},
 		{"unknown portal field", withUsers(AttributeRule{SCIM: "nickName", Field: "nick"}),
-			[]string{`mapping.users[13]: unknown or read-only portal field "nick"`}},
+			[]string{`mapping.users[14]: unknown or read-only portal field "nick"`}},
 		{"read-only portal field", withUsers(AttributeRule{SCIM: "nickName", Field: FieldGUIDUser}),
-			[]string{"mapping.users[13]: unknown or read-only portal field"}},
+			[]string{"mapping.users[14]: unknown or read-only portal field"}},
 		{"domain is part of the login", withUsers(AttributeRule{SCIM: "nickName", Field: FieldDomain}),
-			[]string{"mapping.users[13]"}},
+			[]string{"mapping.users[14]"}},
 		{"duplicate target field", withUsers(AttributeRule{SCIM: "nickName", Field: FieldFirstName}),
-			[]string{"mapping.users[13]: portal firstName is already the target of mapping.users[3]"}},
+			[]string{"mapping.users[14]: portal firstName is already the target of mapping.users[3]"}},
 		{"duplicate target property", withUsers(AttributeRule{SCIM: "nickName", Property: "Title"}),
-			[]string{"mapping.users[13]: portal properties.Title is already the target of mapping.users[9]"}},
+			[]string{"mapping.users[14]: portal properties.Title is already the target of mapping.users[9]"}},
 		{"duplicate SCIM attribute", withUsers(AttributeRule{SCIM: "Name.GivenName", Property: "given"}),
-			[]string{"mapping.users[13]: SCIM attribute name.givenName is already mapped by mapping.users[3]"}},
+			[]string{"mapping.users[14]: SCIM attribute name.givenName is already mapped by mapping.users[3]"}},
 		{"unparsable SCIM path", withUsers(AttributeRule{SCIM: `emails[type eq "work"`, Property: "x"}),
-			[]string{"mapping.users[13]: SCIM attribute"}},
+			[]string{"mapping.users[14]: SCIM attribute"}},
 		{"unknown SCIM attribute", withUsers(AttributeRule{SCIM: "favouriteColour", Property: "x"}),
 			[]string{`"favouriteColour" is not an attribute of the User schemas`}},
 		{"read-only SCIM attribute", withUsers(AttributeRule{SCIM: "meta.created", Property: "x"}),
@@ -74,7 +74,7 @@ func TestNewMappingErrors(t *testing.T) {
 			c := withUsers(AttributeRule{SCIM: "nope", Property: "a"}, AttributeRule{SCIM: "nickName", Field: "zz"})
 			c.DefaultDomain = ""
 			return c
-		}(), []string{"mapping.defaultDomain", "mapping.users[13]", "mapping.users[14]"}},
+		}(), []string{"mapping.defaultDomain", "mapping.users[14]", "mapping.users[15]"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,7 +214,7 @@ func TestSchemas(t *testing.T) {
 		{user, "emails", "", true, "multiValued", true},
 		{user, "emails", "value", true, "type", "string"},
 		{user, "emails", "type", true, "type", "string"},
-		{user, "emails", "primary", false, "", nil},
+		{user, "emails", "primary", true, "type", "boolean"},
 		{user, "name", "givenName", true, "mutability", "readWrite"},
 		{user, "name", "middleName", false, "", nil},
 		{user, "phoneNumbers", "value", true, "type", "string"},

@@ -106,7 +106,8 @@ func TestRoundTrip(t *testing.T) {
 }
 
 // TestRoundTripCustomMapping maps other attributes by configuration only: an address sub-attribute,
-// an enterprise attribute, a boolean to a property, and drops title.
+// an enterprise attribute, a property, and drops title (the default emails primary rule carries a
+// boolean given as a string).
 func TestRoundTripCustomMapping(t *testing.T) {
 	cfg := DefaultMappingConfig()
 	cfg.DefaultDomain = "corp.example"
@@ -119,7 +120,6 @@ func TestRoundTripCustomMapping(t *testing.T) {
 	cfg.Users = append(users,
 		AttributeRule{SCIM: `addresses[type eq "work"].postalCode`, Property: "postalCode"},
 		AttributeRule{SCIM: SchemaEnterpriseUser + ":costCenter", Property: "costCenter"},
-		AttributeRule{SCIM: `emails[type eq "work"].primary`, Property: "emailPrimary"},
 		AttributeRule{SCIM: "nickName", Property: "nick"},
 	)
 	m, err := NewMapping(cfg)

@@ -56,3 +56,49 @@ func TestTrustedProxiesFromConfigReloadLive(t *testing.T) {
 	f.rewrite("")
 	eventually(t, "the reload forgets the proxy", func() bool { probe(); return last() == "127.0.0.1" })
 }
+
+// TestMicrosoftCollectionShapes sends the request shapes of Microsoft's SCIM reference Postman
+// collection through the gateway to portal-sim: resource paths in any case, the /serviceConfiguration
+// alias, an email's "Primary" coming back, and its filter with unquoted values and sub-attributes in
+// another case.
+func TestMicrosoftCollectionShapes(t *testing.T) {
+	e := newEnv(t, nil)
+	e.scim(http.MethodGet, "/users", nil).want(t, http.StatusOK)
+	e.scim(http.MethodGet, "/GROUPS", nil).want(t, http.StatusOK)
+	if a := e.scim(http.MethodGet, "/serviceConfiguration", nil).want(t, http.StatusOK); a.body["patch"].(map[string]any)["supported"] != true {
+		t.Fatalf("serviceConfiguration: %s", a.raw)
+	}
+	e.scim(http.MethodGet, "/resourcetypes/user", nil).want(t, http.StatusOK)
+	e.scim(http.MethodGet, "/schemas", nil).want(t, http.StatusOK)
+
+	id := e.scim(http.MethodPost, "/Users", `{"userName":"UserName123","active":true,"displayName":"BobIsAmazing",
+		"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"externalId":"5b0e1c2d-0000-4000-8000-000000000001",
+		"name":{"formatted":"Ryan Leenay","familyName":"Leenay","givenName":"Ryan"},
+		"emails":[{"Primary":true,"type":"work","value":"testing@bob.com"},{"Primary":false,"type":"home","value":"testinghome@bob.com"}]}`).
+		want(t, http.StatusCreated).str("id")
+	got := e.scim(http.MethodGet, "/users/"+id, nil).want(t, http.StatusOK)
+	emails, _ := got.body["emails"].([]any)
+	if len(emails) != 1 || emails[0].(map[string]any)["primary"] != true || emails[0].(map[string]any)["value"] != "testing@bob.com" {
+		t.Fatalf("emails = %v, want the work email with primary true", got.body["emails"])
+	}
+	if e.scim(http.MethodGet, "/Users/"+strings.ToUpper(id), nil).status != http.StatusNotFound {
+		t.Fatalf("an id in another case found a user: ids are not case-folded")
+	}
+
+	for _, u := range []struct{ userName, family, email string }{
+		{"emp1", "Employee", "anna33@example.com"},
+		{"emp2", "Employee", "anna34@example.org"},
+		{"emp3", "Employee", "anna35@Example.com"},
+		{"enterprise", "Employee", "anna36@example.com"},
+		{"emp5", "Employee", "anna37@gmail.com"},
+		{"OMalley", "OMalley", "anna33@example.com"},
+	} {
+		e.scim(http.MethodPost, "/Users", fmt.Sprintf(`{"userName":%q,"active":true,"name":{"familyName":%q,"givenName":"Darl"},
+			"emails":[{"type":"work","primary":true,"value":%q}]}`, u.userName, u.family, u.email)).want(t, http.StatusCreated)
+	}
+	list := e.scim(http.MethodGet, filterPath(`name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)`), nil).
+		want(t, http.StatusOK)
+	if n, _ := list.body["totalResults"].(float64); n != 4 {
+		t.Fatalf("totalResults = %v, want 4: %s", list.body["totalResults"], list.raw)
+	}
+}
