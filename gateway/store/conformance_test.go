@@ -49,6 +49,12 @@ func RunConformance(t *testing.T, newKV func(t *testing.T) KV) {
 		{"ping", testPing},
 		{"canceled context", testCanceledContext},
 		{"closed", testClosed},
+		{"scan prefix", testScanPrefix},
+		{"scan many keys", testScanMany},
+		{"scan reads only", testScanReadsOnly},
+		{"scan skips expired keys", testScanSkipsExpired},
+		{"scan stops on error", testScanStops},
+		{"scan canceled or closed", testScanCanceledClosed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,5 +11,8 @@
 // Redis backend never makes a request wait on a dead Redis for long: short timeouts, no command
 // retries, and a short-circuit that answers ErrUnavailable at once after a few consecutive failures and
 // probes Redis again after a cool-down. RouteRedisLogs sends go-redis' own log lines to zap.
-// RunConformance (in the tests) is the behaviour every backend must share.
+// Both backends also implement Scanner, a read-only enumeration of keys by prefix (SCAN on Redis), and
+// Store.Entries reads every id mapping, lookup and create record through it for offline checks
+// (reconcile) without writing anything. RunConformance (in the tests) is the behaviour every backend
+// must share.
 package store
