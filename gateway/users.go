@@ -119,15 +119,7 @@ func (h *users) byID(ctx context.Context, l *Live, id string) (translator.Portal
 }
 
 // isDeleted reports whether a portal user carries the SCIM deletion mark.
-func isDeleted(u translator.PortalUser) bool {
-	switch v := u.Properties[translator.DeletedProperty].(type) {
-	case bool:
-		return v
-	case string:
-		return strings.EqualFold(v, "true")
-	}
-	return false
-}
+func isDeleted(u translator.PortalUser) bool { return u.MarkedDeleted() }
 
 // render turns a portal user into its SCIM resource.
 func (h *users) render(c echo.Context, l *Live, u translator.PortalUser) translator.Resource {

@@ -104,3 +104,6 @@ func parseEntry(key string, value []byte) (e Entry, ok bool) {
 	}
 	return e, true
 }
+
+// Ping checks that the backend answers. Errors are those of KV.Ping.
+func (s *Store) Ping(ctx context.Context) error { return s.kv.Ping(ctx) }
