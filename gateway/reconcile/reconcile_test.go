@@ -141,7 +141,7 @@ func TestEveryKind(t *testing.T) {
 	f.user("gina", "dup-1", false)
 	f.user("hank", "dup-1", false)
 	f.user("ivan", "DUP-1", false) // differs in case: not the same externalId
-	for i := range 5 {               // more pages
+	for i := range 5 {             // more pages
 		f.user(fmt.Sprintf("filler%d", i), fmt.Sprintf("ext-f%d", i), false)
 	}
 
