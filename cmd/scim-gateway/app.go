@@ -109,6 +109,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	a.admin = gateway.NewAdmin(gateway.AdminOptions{Token: cfg.Admin.Token, Readiness: a.readiness})
 	a.admin.Handle("GET /metrics", a.metrics.Handler())
 	a.admin.Handle("GET /admin/translations", a.admin.RequireToken(a.translog.Handler()))
+	a.admin.Handle("GET /admin/reconcile", a.admin.RequireToken(a.reconcileHandler()))
 	a.metrics.SetPortalQueue(func() int { return a.portalClient().InFlight() }, func() int { return a.portalClient().Waiting() })
 	a.metrics.SetConfigVersion(a.version.Load())
 	return a, nil

@@ -26,6 +26,9 @@ Usage:
   scim-gateway demo [--listen ADDR]           run the gateway with an embedded reference portal
   scim-gateway translate --config FILE --op create|replace|patch [--current FILE] < request.json
                                               print the portal calls a SCIM User request would make
+  scim-gateway reconcile --config FILE [--tenant NAME] [--format table|json]
+                                              report drift between the portal and Redis (reads only);
+                                              exit 0 clean, 1 drift found, 2 could not run
   scim-gateway probe --url URL                exit 0 if URL answers 2xx (container health checks)
   scim-gateway version                        print the version
 
@@ -53,6 +56,8 @@ func run(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		err = demoCmd(args, stdout, stderr)
 	case "translate":
 		err = translateCmd(args, environ, stdin, stdout, stderr)
+	case "reconcile":
+		return reconcileCmd(args, environ, stdout, stderr)
 	case "probe":
 		err = probeCmd(args, stderr)
 	case "version":

@@ -85,6 +85,7 @@ type Metrics struct {
 	translations   *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	configVersion  prometheus.Gauge
+	reconcile      *reconcileMetrics
 
 	portalQueue atomic.Pointer[[2]func() int] // in flight, waiting
 }
@@ -146,6 +147,7 @@ func New() *Metrics {
 		m.cacheHits, m.cacheMisses, m.redisErrors, m.redisUp,
 		m.creates, m.translations, m.reloads, m.configVersion,
 	)
+	m.reconcile = newReconcileMetrics(reg)
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m
 }
