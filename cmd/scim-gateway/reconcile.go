@@ -32,6 +32,11 @@ const (
 	reconcileCannotRun = 2
 )
 
+// reconcileRedisTimeout is the least Redis timeout of the reconcile command: store.redis.timeout is
+// tuned for a request waiting on a cache, while an offline run can wait for a pipelined batch of
+// reads on a busy Redis rather than fail.
+const reconcileRedisTimeout = 5 * time.Second
+
 // defaultTenant is the tenant of the top-level configuration.
 const defaultTenant = "default"
 
@@ -105,6 +110,7 @@ func reconcileCmd(args, environ []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	defer client.Close()
+	cfg.Store.Redis.Timeout = max(cfg.Store.Redis.Timeout, reconcileRedisTimeout)
 	kv, err := store.NewRedis(cfg.Store.Redis, zap.NewNop())
 	if err != nil {
 		return fail("%v", err)
