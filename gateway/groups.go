@@ -691,6 +691,13 @@ func (h *groups) portalErr(l *Live, err error) error {
 // write cut short would leave its outcome unknown). A ctx that ends stops the starts too, and is
 // reported as EUnavailable.
 func bounded(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
+	return boundedNotify(ctx, n, limit, fn, nil)
+}
+
+// boundedNotify is bounded with onFail (when not nil) called once, as soon as the first failure is
+// recorded and before any slot it frees can start another call: tests use it to order the calls in
+// flight after the failure without assuming which goroutine runs first.
+func boundedNotify(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error, onFail func()) error {
 	if n == 0 {
 		return nil
 	}
@@ -725,6 +732,9 @@ func bounded(ctx context.Context, n, limit int, fn func(ctx context.Context, i i
 				mu.Lock()
 				if first == nil {
 					first = err
+					if onFail != nil {
+						onFail()
+					}
 				}
 				mu.Unlock()
 			}

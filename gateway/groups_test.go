@@ -18,21 +18,25 @@ func TestBounded(t *testing.T) {
 		name      string
 		n, limit  int
 		failAt    int // -1: never
-		wantCalls int // -1: do not check (concurrent calls may start before the failure is seen)
+		wantCalls int
 		wantErr   error
+		// hold: every call but failAt's waits until the failure is recorded, so that the calls in
+		// flight at the failure are exactly the first limit ones, whichever goroutine runs first.
+		hold bool
 	}{
-		{"none", 0, 4, -1, 0, nil},
-		{"all succeed", 100, 4, -1, 100, nil},
-		{"limit 1 stops at the first failure", 10, 1, 2, 3, boom},
-		{"limit above n", 3, 16, -1, 3, nil},
-		{"failure with calls in flight", 100, 8, 5, -1, boom},
+		{"none", 0, 4, -1, 0, nil, false},
+		{"all succeed", 100, 4, -1, 100, nil, false},
+		{"limit 1 stops at the first failure", 10, 1, 2, 3, boom, false},
+		{"limit above n", 3, 16, -1, 3, nil, false},
+		{"failure with calls in flight", 100, 8, 5, 8, boom, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var calls, inFlight, peak atomic.Int64
+			var calls, inFlight, peak, finished atomic.Int64
 			var seenMu sync.Mutex
 			seen := map[int]bool{}
-			err := bounded(context.Background(), tc.n, tc.limit, func(_ context.Context, i int) error {
+			failed := make(chan struct{})
+			err := boundedNotify(context.Background(), tc.n, tc.limit, func(ctx context.Context, i int) error {
 				calls.Add(1)
 				now := inFlight.Add(1)
 				defer inFlight.Add(-1)
@@ -51,13 +55,23 @@ func TestBounded(t *testing.T) {
 				if i == tc.failAt {
 					return boom
 				}
+				if tc.hold {
+					<-failed
+					if ctx.Err() != nil {
+						t.Errorf("call %d: its context ended after the failure; calls in flight must run to their end", i)
+					}
+				}
+				finished.Add(1)
 				return nil
-			})
+			}, func() { close(failed) })
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("error = %v, want %v", err, tc.wantErr)
 			}
-			if tc.wantCalls >= 0 && calls.Load() != int64(tc.wantCalls) {
+			if calls.Load() != int64(tc.wantCalls) {
 				t.Fatalf("calls = %d, want %d", calls.Load(), tc.wantCalls)
+			}
+			if tc.failAt >= 0 && finished.Load() != calls.Load()-1 {
+				t.Fatalf("%d of the %d other calls finished before bounded returned", finished.Load(), calls.Load()-1)
 			}
 			if tc.wantErr != nil && calls.Load() >= int64(tc.n) {
 				t.Fatalf("calls = %d: every call started after a failure", calls.Load())
