@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -223,6 +224,9 @@ func (h *groups) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := tooManyMembers(l, len(ids)); err != nil {
+		return err
+	}
 	name := strings.ToLower(ng.Name)
 	if !l.DryRun {
 		needed := []string{config.OpCreateGroup}
@@ -345,6 +349,9 @@ func (h *groups) patch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := tooManyMembers(l, len(gp.Members.Add)+len(gp.Members.Remove)); err != nil {
+		return err
+	}
 	diff.Members = &gp.Members
 	return h.update(c, l, g, diff, gp.Resource, l.PatchStatus)
 }
@@ -365,7 +372,11 @@ func (h *groups) replace(c echo.Context) error {
 	if _, _, err := l.Mapping.ToPortalGroup(desired); err != nil {
 		return err
 	}
-	if _, err := translator.MemberIDs(desired); err != nil {
+	ids, err := translator.MemberIDs(desired)
+	if err != nil {
+		return err
+	}
+	if err := tooManyMembers(l, len(ids)); err != nil {
 		return err
 	}
 	g, err := h.byID(ctx, l, c.Param("id"))
@@ -505,29 +516,73 @@ func (h *groups) planMembers(ctx context.Context, l *Live, g translator.PortalGr
 	return plan, err
 }
 
-// resolve finds the portal user behind every member id to add (through the cached user id mapping,
-// else a listUsers on guidUser), in order. Ids that are no user, or a user deleted through SCIM, are
-// one EInvalid error (400 invalidValue) naming them.
+// tooManyMembers is the 400 tooMany of a group request that names more member ids than
+// limits.maxMembersPerRequest: each costs portal calls, and one request must not fan out without bound.
+func tooManyMembers(l *Live, n int) error {
+	if l.Limits.MaxMembers <= 0 || n <= l.Limits.MaxMembers {
+		return nil
+	}
+	return translator.Invalidf(translator.ScimTooMany,
+		"%d member ids in one request, more than limits.maxMembersPerRequest (%d): send the members in several requests; nothing was changed",
+		n, l.Limits.MaxMembers)
+}
+
+// errUnknownMember stops resolve's checks at the first member id that is no user.
+var errUnknownMember = errors.New("unknown member")
+
+// resolve finds the portal user behind every member id to add, each id once. The ids are first
+// checked against the store (no portal call): those it does not know, the likeliest to be no user,
+// are looked up first (listUsers on guidUser), and only when they all are users the known ones
+// (getUser), memberConcurrency at a time; the first id that is no user, or a user deleted through
+// SCIM, stops the checks, so a request of unknown ids costs at most memberConcurrency portal reads,
+// not one per id. The unknown ids found
+// are one EInvalid error (400 invalidValue) naming them.
 func (h *groups) resolve(ctx context.Context, l *Live, ids []string) ([]translator.PortalMember, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	uh := h.users()
-	out := make([]translator.PortalMember, len(ids))
-	unknown := make([]bool, len(ids))
+	ids = unique(ids)
+	known := make([]bool, len(ids))
 	err := bounded(ctx, len(ids), memberConcurrency, func(ctx context.Context, i int) error {
-		u, err := uh.byID(ctx, l, ids[i])
-		switch {
-		case translator.ErrorCode(err) == translator.ENotFound:
-			unknown[i] = true
-		case err != nil:
-			return err
-		default:
-			out[i] = translator.PortalMember{IDUser: u.IDUser, GUIDUser: u.GUIDUser, UserName: u.UserName, Domain: u.Domain}
-		}
+		_, hit, err := h.s.store.PortalKey(ctx, store.User, ids[i])
+		h.s.cacheResult("user_id", hit, err)
+		known[i] = hit
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	var misses, hits []int
+	for i := range ids {
+		if known[i] {
+			hits = append(hits, i)
+		} else {
+			misses = append(misses, i)
+		}
+	}
+	uh := h.users()
+	out := make([]translator.PortalMember, len(ids))
+	unknown := make([]bool, len(ids))
+	check := func(order []int) error {
+		return bounded(ctx, len(order), memberConcurrency, func(ctx context.Context, j int) error {
+			i := order[j]
+			u, err := uh.byID(ctx, l, ids[i])
+			switch {
+			case translator.ErrorCode(err) == translator.ENotFound:
+				unknown[i] = true
+				return errUnknownMember
+			case err != nil:
+				return err
+			}
+			out[i] = translator.PortalMember{IDUser: u.IDUser, GUIDUser: u.GUIDUser, UserName: u.UserName, Domain: u.Domain}
+			return nil
+		})
+	}
+	err = check(misses)
+	if err == nil {
+		err = check(hits)
+	}
+	if err != nil && !errors.Is(err, errUnknownMember) {
 		return nil, err
 	}
 	var missing []string
@@ -540,6 +595,19 @@ func (h *groups) resolve(ctx context.Context, l *Live, ids []string) ([]translat
 		return nil, unknownMembers(missing)
 	}
 	return out, nil
+}
+
+// unique returns ids without repeats, in their first order.
+func unique(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // unknownMembers is the 400 invalidValue of member ids that are no user, naming them.

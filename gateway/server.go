@@ -25,6 +25,7 @@ type Limits struct {
 	MaxPageSize   int   // the largest count a list answers
 	MaxScan       int   // the most portal users a filter evaluated in the gateway may scan
 	MaxOperations int   // PATCH operations in one request
+	MaxMembers    int   // member ids one group request may name (limits.maxMembersPerRequest)
 }
 
 // Live is the part of the gateway's setup that a configuration reload replaces as a whole. A request
