@@ -94,7 +94,7 @@ func (h *groups) matches(c echo.Context, l *Live, g translator.PortalGroup, f tr
 	var members []translator.PortalMember
 	if withMembers {
 		var err error
-		if members, err = h.members(c.Request().Context(), l, g.IDGroup); err != nil {
+		if members, err = h.shownMembers(c.Request().Context(), l, g.IDGroup); err != nil {
 			return false, err
 		}
 	}
@@ -156,11 +156,79 @@ func (h *groups) resource(c echo.Context, l *Live, g translator.PortalGroup, pro
 	var members []translator.PortalMember
 	if !proj.Excluded("members") {
 		var err error
-		if members, err = h.members(c.Request().Context(), l, g.IDGroup); err != nil {
+		if members, err = h.shownMembers(c.Request().Context(), l, g.IDGroup); err != nil {
 			return nil, err
 		}
 	}
 	return proj.Apply(h.render(c, l, g, members)), nil
+}
+
+// shownMembers lists the members of a portal group that SCIM shows: users deleted through SCIM (in
+// disable mode) stay portal members, so that a restore brings them back, but are left out, as GET
+// /Users/{id} answers 404 for them.
+func (h *groups) shownMembers(ctx context.Context, l *Live, idGroup int64) ([]translator.PortalMember, error) {
+	members, err := h.members(ctx, l, idGroup)
+	if err != nil || len(members) == 0 {
+		return members, err
+	}
+	deleted, err := deletedAmong(ctx, l, members)
+	if err != nil || len(deleted) == 0 {
+		return members, err
+	}
+	out := members[:0]
+	for _, m := range members {
+		if !deleted[m.IDUser] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// deletedAmong returns the portal keys of the members that are users deleted through SCIM. The member
+// list does not carry the deletion mark, but a deleted user is disabled, and the portal filters on
+// enabled: one listUsers of the disabled users (500 a page) answers for every member when they fit in
+// one page, the usual case. Otherwise the cheaper of the two: the other pages of disabled users, or
+// one getUser per member not settled by the first page.
+func deletedAmong(ctx context.Context, l *Live, members []translator.PortalMember) (map[int64]bool, error) {
+	disabled := []translator.PortalFilter{{Field: translator.FieldEnabled, Value: false}}
+	first, err := l.Portal.ListUsers(ctx, disabled, translator.Page{Top: portalPageSize})
+	if err != nil {
+		return nil, err
+	}
+	deleted := map[int64]bool{}
+	var mu sync.Mutex
+	note := func(users []translator.PortalUser) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, u := range users {
+			if isDeleted(u) {
+				deleted[u.IDUser] = true
+			}
+		}
+	}
+	note(first.Users)
+	size := len(first.Users)
+	if size == 0 || size >= first.Count {
+		return deleted, nil
+	}
+	pages := (first.Count - 1) / size // after the first
+	if pages <= len(members) {
+		err = bounded(ctx, pages, memberConcurrency, func(ctx context.Context, i int) error {
+			list, err := l.Portal.ListUsers(ctx, disabled, translator.Page{Top: size, Skip: (i + 1) * size})
+			note(list.Users)
+			return err
+		})
+		return deleted, err
+	}
+	err = bounded(ctx, len(members), memberConcurrency, func(ctx context.Context, i int) error {
+		u, err := l.Portal.GetUser(ctx, members[i].IDUser)
+		if translator.ErrorCode(err) == translator.ENotFound {
+			return nil
+		}
+		note([]translator.PortalUser{u})
+		return err
+	})
+	return deleted, err
 }
 
 // members lists every member of a portal group (never nil): the first page says how many there are,

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,6 +155,80 @@ func TestGroupLookupKey(t *testing.T) {
 			attr, value := groupLookupKey(tc.push)
 			if attr != tc.wantAttr || value != tc.wantValue {
 				t.Fatalf("got (%q, %q), want (%q, %q)", attr, value, tc.wantAttr, tc.wantValue)
+			}
+		})
+	}
+}
+
+// disabledPortal holds disabled users 1..n (every third one deleted through SCIM) and counts the
+// reads deletedAmong makes.
+type disabledPortal struct {
+	Portal
+	n           int
+	lists, gets atomic.Int64
+}
+
+func (p *disabledPortal) user(id int64) translator.PortalUser {
+	u := translator.PortalUser{IDUser: id, GUIDUser: fmt.Sprint("u-", id)}
+	if id%3 == 0 {
+		u.Properties = map[string]any{translator.DeletedProperty: true}
+	}
+	return u
+}
+
+func (p *disabledPortal) ListUsers(_ context.Context, f []translator.PortalFilter, page translator.Page) (translator.UserList, error) {
+	p.lists.Add(1)
+	if len(f) != 1 || f[0].Field != translator.FieldEnabled || f[0].Value != false {
+		return translator.UserList{}, fmt.Errorf("unexpected filter %v", f)
+	}
+	out := translator.UserList{Count: p.n}
+	for id := int64(page.Skip + 1); id <= int64(min(page.Skip+page.Top, p.n)); id++ {
+		out.Users = append(out.Users, p.user(id))
+	}
+	return out, nil
+}
+
+func (p *disabledPortal) GetUser(_ context.Context, id int64) (translator.PortalUser, error) {
+	p.gets.Add(1)
+	if id > int64(p.n) {
+		return translator.PortalUser{IDUser: id}, nil
+	}
+	return p.user(id), nil
+}
+
+func TestDeletedAmong(t *testing.T) {
+	tests := []struct {
+		name                string
+		disabled            int
+		members             []int64
+		wantLists, wantGets int64
+	}{
+		{"disabled users fit one page", 40, []int64{3, 4, 9, 41}, 1, 0},
+		{"fewer pages than members", 1600, []int64{3, 4, 1200, 1201, 1599, 2000}, 4, 0},
+		{"more pages than members", 5000, []int64{4500, 4501}, 1, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &disabledPortal{n: tc.disabled}
+			members := make([]translator.PortalMember, len(tc.members))
+			want := map[int64]bool{}
+			for i, id := range tc.members {
+				members[i] = translator.PortalMember{IDUser: id}
+				if id <= int64(tc.disabled) && id%3 == 0 {
+					want[id] = true
+				}
+			}
+			got, err := deletedAmong(context.Background(), &Live{Portal: p}, members)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range tc.members {
+				if got[id] != want[id] {
+					t.Fatalf("member %d: deleted = %v, want %v", id, got[id], want[id])
+				}
+			}
+			if p.lists.Load() != tc.wantLists || p.gets.Load() != tc.wantGets {
+				t.Fatalf("%d listUsers and %d getUser, want %d and %d", p.lists.Load(), p.gets.Load(), tc.wantLists, tc.wantGets)
 			}
 		})
 	}

@@ -727,3 +727,52 @@ func TestGroupMemberFanOutIsBounded(t *testing.T) {
 		e.wantMembers(t, gid, known[0])
 	})
 }
+
+// TestDeletedUserLeavesMemberLists deletes a member (disable mode) and checks that the group no longer
+// lists it, nor matches it in a members filter, at the cost of one listUsers of the disabled users per
+// member list; the user stays a portal member, so that a restore brings it back.
+func TestDeletedUserLeavesMemberLists(t *testing.T) {
+	e := newEnv(t, nil)
+	alice := e.createSCIMUser(t, "alice@contoso.com")
+	bob := e.createSCIMUser(t, "bob@contoso.com")
+	// A disabled user that is not deleted stays a member.
+	carol := e.createSCIMUser(t, "carol@contoso.com")
+	e.scim(http.MethodPatch, "/Users/"+carol, patchBody(`{"op":"Replace","path":"active","value":"False"}`)).want(t, http.StatusNoContent)
+	gid := e.scim(http.MethodPost, "/Groups", entraGroupCreate("Crew", "crew", alice, bob, carol)).want(t, http.StatusCreated).str("id")
+	byMember := func(id string) string {
+		return groupFilterPath(`members[value eq "`+id+`"]`, "&excludedAttributes=members")
+	}
+	e.scim(http.MethodGet, byMember(alice), nil).want(t, http.StatusOK)
+
+	e.scim(http.MethodDelete, "/Users/"+alice, nil).want(t, http.StatusNoContent)
+	e.scim(http.MethodGet, "/Users/"+alice, nil).want(t, http.StatusNotFound)
+
+	before := e.portalCalls()
+	a := e.scim(http.MethodGet, "/Groups/"+gid, nil).want(t, http.StatusOK)
+	if got, want := scimMembers(a), sorted(bob, carol); !slices.Equal(got, want) {
+		t.Fatalf("members after the delete = %v, want %v", got, want)
+	}
+	if strings.Contains(a.raw, alice) {
+		t.Fatalf("the group still names the deleted user: %s", a.raw)
+	}
+	calls := e.callsSince(before)
+	if total := portalReads(calls); total != 3 || calls["GET /api/usersync/v1/users"] != 1 {
+		t.Fatalf("portal calls %v: want getGroup, listMembers and one listUsers", calls)
+	}
+	if a := e.scim(http.MethodGet, byMember(alice), nil).want(t, http.StatusOK); a.body["totalResults"] != 0.0 {
+		t.Fatalf("members[value eq] still matches the deleted user: %s", a.raw)
+	}
+	if a := e.scim(http.MethodGet, byMember(bob), nil).want(t, http.StatusOK); a.body["totalResults"] != 1.0 {
+		t.Fatalf("members[value eq] of a member: %s", a.raw)
+	}
+	// The portal keeps the membership: the restore brings it back.
+	e.wantMembers(t, gid, alice, bob, carol)
+	if id := e.scim(http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alice@contoso.com","active":true}`).
+		want(t, http.StatusCreated).str("id"); id != alice {
+		t.Fatalf("restore answered id %s, want %s", id, alice)
+	}
+	a = e.scim(http.MethodGet, "/Groups/"+gid, nil).want(t, http.StatusOK)
+	if got, want := scimMembers(a), sorted(alice, bob, carol); !slices.Equal(got, want) {
+		t.Fatalf("members after the restore = %v, want %v", got, want)
+	}
+}
