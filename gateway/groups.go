@@ -338,19 +338,21 @@ func (h *groups) create(c echo.Context) error {
 // body. Like a user create it runs to its end when the client gives up (createContext).
 func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng translator.NewPortalGroup, members []translator.PortalMember, name, fp string) (int, string, []byte, error) {
 	ctx := createContext(c)
-	// The record of an earlier create matters only on a conflict: read it while the portal works.
-	prev := h.s.createRecord(ctx, store.Group, name)
+	// The pending record is written while the portal works (see users.createOnce).
+	pc := h.s.beginCreate(ctx, store.Group, name, fp)
 
 	g, err := l.Portal.CreateGroup(ctx, ng)
+	pc.wait()
 	switch translator.ErrorCode(err) {
 	case "":
 		return h.created(c, l, g, members, name, fp, translog.OutcomeCreated)
 	case translator.EConflict, translator.EOutcomeUnknown:
 	default:
+		pc.restore()
 		return 0, "", nil, h.portalErr(l, err)
 	}
 	createErr := err
-	existing, verdict, err := judgeCreate(c, h.s, groupKind, name, fp, prev, createErr,
+	existing, verdict, err := judgeCreate(c, h.s, groupKind, fp, pc, createErr,
 		func() (translator.PortalGroup, bool, error) {
 			return groupKind.existing(ctx, l, translator.AsError(createErr).ExistingID,
 				[]translator.PortalFilter{{Field: translator.FieldName, Value: ng.Name}},
@@ -390,7 +392,7 @@ func (h *groups) created(c echo.Context, l *Live, g translator.PortalGroup, memb
 		return 0, "", nil, err
 	}
 	c.Set(deliveredKey, func() {
-		h.s.storeErr(h.s.store.PutCreateRecord(ctx, store.Group, name,
+		h.s.storeErr(h.s.writeCreateRecord(ctx, store.Group, name,
 			store.CreateRecord{Fingerprint: fp, ID: g.GUIDGroup, Delivered: true}))
 	})
 	return http.StatusCreated, baseURL(c) + "/Groups/" + g.GUIDGroup, b, nil

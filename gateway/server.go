@@ -79,6 +79,7 @@ type Server struct {
 	logger    *zap.Logger
 	tokens    *Tokens
 	store     *store.Store
+	creates   *localCreates // create records the store could not take (creates.go)
 	metrics   *metrics.Metrics
 	translog  *translog.Logger
 	auth      *authThrottle
@@ -102,6 +103,7 @@ func New(opts Options) *Server {
 		s.translog, _ = translog.New(translog.Options{Logger: zap.NewNop(), Config: translog.DefaultConfig()})
 	}
 	s.SetLive(opts.Live)
+	s.creates = newLocalCreates(maxLocalCreates, localCreateTTL)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -185,6 +185,11 @@ func (s *Store) PutCreateRecord(ctx context.Context, kind Kind, login string, re
 	return s.kv.Set(ctx, keyCreate(kind, login), b, s.recordTTL)
 }
 
+// DeleteCreateRecord drops the record of the last create of login.
+func (s *Store) DeleteCreateRecord(ctx context.Context, kind Kind, login string) error {
+	return s.kv.Delete(ctx, keyCreate(kind, login))
+}
+
 // ErrLockTimeout is returned by LockCreate when the lock was not acquired before the context ended.
 var ErrLockTimeout = errors.New("store: timed out waiting for a concurrent create of the same login")
 
