@@ -205,6 +205,11 @@ func (s *Store) LockCreate(ctx context.Context, kind Kind, login string, hold ti
 	wait := 5 * time.Millisecond
 	for {
 		ok, err := s.kv.SetNX(ctx, key, val, hold)
+		if err != nil && ctx.Err() != nil {
+			// The wait ended during the call: a timeout, not a backend failure (which the caller would
+			// take for "go on without the lock").
+			return nil, ErrLockTimeout
+		}
 		if err != nil {
 			return nil, err
 		}
