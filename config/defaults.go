@@ -46,6 +46,8 @@ const (
 	DefaultMaxScan       = 10000
 	DefaultMaxOperations = 1000
 
+	DefaultMaxMembersPerRequest = 1000
+
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = "json"
 
@@ -113,6 +115,7 @@ func (c *Config) ApplyDefaults() {
 	setInt(&c.Limits.MaxPageSize, DefaultMaxPageSize)
 	setInt(&c.Limits.MaxScan, DefaultMaxScan)
 	setInt(&c.Limits.MaxOperations, DefaultMaxOperations)
+	setInt(&c.Limits.MaxMembersPerRequest, DefaultMaxMembersPerRequest)
 	setStr(&c.Logging.Level, DefaultLogLevel)
 	setStr(&c.Logging.Format, DefaultLogFormat)
 	setInt(&c.Logging.Translation.Buffer, DefaultTranslationBuffer)

@@ -140,6 +140,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"limits.maxPageSize", c.Limits.MaxPageSize, DefaultMaxPageSize},
 		{"limits.maxScan", c.Limits.MaxScan, DefaultMaxScan},
 		{"limits.maxOperations", c.Limits.MaxOperations, DefaultMaxOperations},
+		{"limits.maxMembersPerRequest", c.Limits.MaxMembersPerRequest, DefaultMaxMembersPerRequest},
 		{"logging.level", c.Logging.Level, DefaultLogLevel},
 		{"logging.format", c.Logging.Format, DefaultLogFormat},
 		{"endpoints", len(c.Upstream.Endpoints), len(Operations)},

@@ -162,6 +162,8 @@ type Limits struct {
 	MaxPageSize   int   `yaml:"maxPageSize"`
 	MaxScan       int   `yaml:"maxScan"`
 	MaxOperations int   `yaml:"maxOperations"` // PATCH operations in one request
+	// MaxMembersPerRequest bounds the member ids one group request names (each costs portal calls).
+	MaxMembersPerRequest int `yaml:"maxMembersPerRequest"`
 }
 
 // Logging configures the process log and the translation log.

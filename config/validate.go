@@ -47,6 +47,7 @@ func Validate(c *Config) Problems {
 	v.positive("limits.maxPageSize", int64(c.Limits.MaxPageSize))
 	v.positive("limits.maxScan", int64(c.Limits.MaxScan))
 	v.positive("limits.maxOperations", int64(c.Limits.MaxOperations))
+	v.positive("limits.maxMembersPerRequest", int64(c.Limits.MaxMembersPerRequest))
 	v.oneOf("logging.level", c.Logging.Level, logLevels)
 	v.oneOf("logging.format", c.Logging.Format, logFormats)
 	if b := c.Logging.Translation.Buffer; b < 1 || b > maxTranslationBuffer {

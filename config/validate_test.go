@@ -152,6 +152,7 @@ func TestValidate(t *testing.T) {
 		{"limits", func(c *Config) { c.Limits = Limits{} }, map[string]string{
 			"limits.maxBodyBytes": "positive", "limits.maxPageSize": "positive",
 			"limits.maxScan": "positive", "limits.maxOperations": "positive",
+			"limits.maxMembersPerRequest": "positive",
 		}},
 		{"delete on delete", func(c *Config) { c.Deprovision.OnDelete = "delete" }, nil},
 		{"server timeouts", func(c *Config) { c.Server.WriteTimeout, c.Server.ShutdownTimeout = 0, 0 },

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -93,7 +94,7 @@ func (h *groups) matches(c echo.Context, l *Live, g translator.PortalGroup, f tr
 	var members []translator.PortalMember
 	if withMembers {
 		var err error
-		if members, err = h.members(c.Request().Context(), l, g.IDGroup); err != nil {
+		if members, err = h.shownMembers(c.Request().Context(), l, g.IDGroup); err != nil {
 			return false, err
 		}
 	}
@@ -155,11 +156,79 @@ func (h *groups) resource(c echo.Context, l *Live, g translator.PortalGroup, pro
 	var members []translator.PortalMember
 	if !proj.Excluded("members") {
 		var err error
-		if members, err = h.members(c.Request().Context(), l, g.IDGroup); err != nil {
+		if members, err = h.shownMembers(c.Request().Context(), l, g.IDGroup); err != nil {
 			return nil, err
 		}
 	}
 	return proj.Apply(h.render(c, l, g, members)), nil
+}
+
+// shownMembers lists the members of a portal group that SCIM shows: users deleted through SCIM (in
+// disable mode) stay portal members, so that a restore brings them back, but are left out, as GET
+// /Users/{id} answers 404 for them.
+func (h *groups) shownMembers(ctx context.Context, l *Live, idGroup int64) ([]translator.PortalMember, error) {
+	members, err := h.members(ctx, l, idGroup)
+	if err != nil || len(members) == 0 {
+		return members, err
+	}
+	deleted, err := deletedAmong(ctx, l, members)
+	if err != nil || len(deleted) == 0 {
+		return members, err
+	}
+	out := members[:0]
+	for _, m := range members {
+		if !deleted[m.IDUser] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// deletedAmong returns the portal keys of the members that are users deleted through SCIM. The member
+// list does not carry the deletion mark, but a deleted user is disabled, and the portal filters on
+// enabled: one listUsers of the disabled users (500 a page) answers for every member when they fit in
+// one page, the usual case. Otherwise the cheaper of the two: the other pages of disabled users, or
+// one getUser per member not settled by the first page.
+func deletedAmong(ctx context.Context, l *Live, members []translator.PortalMember) (map[int64]bool, error) {
+	disabled := []translator.PortalFilter{{Field: translator.FieldEnabled, Value: false}}
+	first, err := l.Portal.ListUsers(ctx, disabled, translator.Page{Top: portalPageSize})
+	if err != nil {
+		return nil, err
+	}
+	deleted := map[int64]bool{}
+	var mu sync.Mutex
+	note := func(users []translator.PortalUser) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, u := range users {
+			if isDeleted(u) {
+				deleted[u.IDUser] = true
+			}
+		}
+	}
+	note(first.Users)
+	size := len(first.Users)
+	if size == 0 || size >= first.Count {
+		return deleted, nil
+	}
+	pages := (first.Count - 1) / size // after the first
+	if pages <= len(members) {
+		err = bounded(ctx, pages, memberConcurrency, func(ctx context.Context, i int) error {
+			list, err := l.Portal.ListUsers(ctx, disabled, translator.Page{Top: size, Skip: (i + 1) * size})
+			note(list.Users)
+			return err
+		})
+		return deleted, err
+	}
+	err = bounded(ctx, len(members), memberConcurrency, func(ctx context.Context, i int) error {
+		u, err := l.Portal.GetUser(ctx, members[i].IDUser)
+		if translator.ErrorCode(err) == translator.ENotFound {
+			return nil
+		}
+		note([]translator.PortalUser{u})
+		return err
+	})
+	return deleted, err
 }
 
 // members lists every member of a portal group (never nil): the first page says how many there are,
@@ -223,6 +292,9 @@ func (h *groups) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := tooManyMembers(l, len(ids)); err != nil {
+		return err
+	}
 	name := strings.ToLower(ng.Name)
 	if !l.DryRun {
 		needed := []string{config.OpCreateGroup}
@@ -266,19 +338,21 @@ func (h *groups) create(c echo.Context) error {
 // body. Like a user create it runs to its end when the client gives up (createContext).
 func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng translator.NewPortalGroup, members []translator.PortalMember, name, fp string) (int, string, []byte, error) {
 	ctx := createContext(c)
-	// The record of an earlier create matters only on a conflict: read it while the portal works.
-	prev := h.s.createRecord(ctx, store.Group, name)
+	// The pending record is written while the portal works (see users.createOnce).
+	pc := h.s.beginCreate(ctx, store.Group, name, fp)
 
 	g, err := l.Portal.CreateGroup(ctx, ng)
+	pc.wait()
 	switch translator.ErrorCode(err) {
 	case "":
 		return h.created(c, l, g, members, name, fp, translog.OutcomeCreated)
 	case translator.EConflict, translator.EOutcomeUnknown:
 	default:
+		pc.restore()
 		return 0, "", nil, h.portalErr(l, err)
 	}
 	createErr := err
-	existing, verdict, err := judgeCreate(c, h.s, groupKind, name, fp, prev, createErr,
+	existing, verdict, err := judgeCreate(c, h.s, groupKind, fp, pc, createErr,
 		func() (translator.PortalGroup, bool, error) {
 			return groupKind.existing(ctx, l, translator.AsError(createErr).ExistingID,
 				[]translator.PortalFilter{{Field: translator.FieldName, Value: ng.Name}},
@@ -318,7 +392,7 @@ func (h *groups) created(c echo.Context, l *Live, g translator.PortalGroup, memb
 		return 0, "", nil, err
 	}
 	c.Set(deliveredKey, func() {
-		h.s.storeErr(h.s.store.PutCreateRecord(ctx, store.Group, name,
+		h.s.storeErr(h.s.writeCreateRecord(ctx, store.Group, name,
 			store.CreateRecord{Fingerprint: fp, ID: g.GUIDGroup, Delivered: true}))
 	})
 	return http.StatusCreated, baseURL(c) + "/Groups/" + g.GUIDGroup, b, nil
@@ -345,6 +419,9 @@ func (h *groups) patch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := tooManyMembers(l, len(gp.Members.Add)+len(gp.Members.Remove)); err != nil {
+		return err
+	}
 	diff.Members = &gp.Members
 	return h.update(c, l, g, diff, gp.Resource, l.PatchStatus)
 }
@@ -365,7 +442,11 @@ func (h *groups) replace(c echo.Context) error {
 	if _, _, err := l.Mapping.ToPortalGroup(desired); err != nil {
 		return err
 	}
-	if _, err := translator.MemberIDs(desired); err != nil {
+	ids, err := translator.MemberIDs(desired)
+	if err != nil {
+		return err
+	}
+	if err := tooManyMembers(l, len(ids)); err != nil {
 		return err
 	}
 	g, err := h.byID(ctx, l, c.Param("id"))
@@ -505,29 +586,73 @@ func (h *groups) planMembers(ctx context.Context, l *Live, g translator.PortalGr
 	return plan, err
 }
 
-// resolve finds the portal user behind every member id to add (through the cached user id mapping,
-// else a listUsers on guidUser), in order. Ids that are no user, or a user deleted through SCIM, are
-// one EInvalid error (400 invalidValue) naming them.
+// tooManyMembers is the 400 tooMany of a group request that names more member ids than
+// limits.maxMembersPerRequest: each costs portal calls, and one request must not fan out without bound.
+func tooManyMembers(l *Live, n int) error {
+	if l.Limits.MaxMembers <= 0 || n <= l.Limits.MaxMembers {
+		return nil
+	}
+	return translator.Invalidf(translator.ScimTooMany,
+		"%d member ids in one request, more than limits.maxMembersPerRequest (%d): send the members in several requests; nothing was changed",
+		n, l.Limits.MaxMembers)
+}
+
+// errUnknownMember stops resolve's checks at the first member id that is no user.
+var errUnknownMember = errors.New("unknown member")
+
+// resolve finds the portal user behind every member id to add, each id once. The ids are first
+// checked against the store (no portal call): those it does not know, the likeliest to be no user,
+// are looked up first (listUsers on guidUser), and only when they all are users the known ones
+// (getUser), memberConcurrency at a time; the first id that is no user, or a user deleted through
+// SCIM, stops the checks, so a request of unknown ids costs at most memberConcurrency portal reads,
+// not one per id. The unknown ids found
+// are one EInvalid error (400 invalidValue) naming them.
 func (h *groups) resolve(ctx context.Context, l *Live, ids []string) ([]translator.PortalMember, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	uh := h.users()
-	out := make([]translator.PortalMember, len(ids))
-	unknown := make([]bool, len(ids))
+	ids = unique(ids)
+	known := make([]bool, len(ids))
 	err := bounded(ctx, len(ids), memberConcurrency, func(ctx context.Context, i int) error {
-		u, err := uh.byID(ctx, l, ids[i])
-		switch {
-		case translator.ErrorCode(err) == translator.ENotFound:
-			unknown[i] = true
-		case err != nil:
-			return err
-		default:
-			out[i] = translator.PortalMember{IDUser: u.IDUser, GUIDUser: u.GUIDUser, UserName: u.UserName, Domain: u.Domain}
-		}
+		_, hit, err := h.s.store.PortalKey(ctx, store.User, ids[i])
+		h.s.cacheResult("user_id", hit, err)
+		known[i] = hit
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	var misses, hits []int
+	for i := range ids {
+		if known[i] {
+			hits = append(hits, i)
+		} else {
+			misses = append(misses, i)
+		}
+	}
+	uh := h.users()
+	out := make([]translator.PortalMember, len(ids))
+	unknown := make([]bool, len(ids))
+	check := func(order []int) error {
+		return bounded(ctx, len(order), memberConcurrency, func(ctx context.Context, j int) error {
+			i := order[j]
+			u, err := uh.byID(ctx, l, ids[i])
+			switch {
+			case translator.ErrorCode(err) == translator.ENotFound:
+				unknown[i] = true
+				return errUnknownMember
+			case err != nil:
+				return err
+			}
+			out[i] = translator.PortalMember{IDUser: u.IDUser, GUIDUser: u.GUIDUser, UserName: u.UserName, Domain: u.Domain}
+			return nil
+		})
+	}
+	err = check(misses)
+	if err == nil {
+		err = check(hits)
+	}
+	if err != nil && !errors.Is(err, errUnknownMember) {
 		return nil, err
 	}
 	var missing []string
@@ -540,6 +665,19 @@ func (h *groups) resolve(ctx context.Context, l *Live, ids []string) ([]translat
 		return nil, unknownMembers(missing)
 	}
 	return out, nil
+}
+
+// unique returns ids without repeats, in their first order.
+func unique(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // unknownMembers is the 400 invalidValue of member ids that are no user, naming them.
@@ -691,6 +829,13 @@ func (h *groups) portalErr(l *Live, err error) error {
 // write cut short would leave its outcome unknown). A ctx that ends stops the starts too, and is
 // reported as EUnavailable.
 func bounded(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
+	return boundedNotify(ctx, n, limit, fn, nil)
+}
+
+// boundedNotify is bounded with onFail (when not nil) called once, as soon as the first failure is
+// recorded and before any slot it frees can start another call: tests use it to order the calls in
+// flight after the failure without assuming which goroutine runs first.
+func boundedNotify(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error, onFail func()) error {
 	if n == 0 {
 		return nil
 	}
@@ -725,6 +870,9 @@ func bounded(ctx context.Context, n, limit int, fn func(ctx context.Context, i i
 				mu.Lock()
 				if first == nil {
 					first = err
+					if onFail != nil {
+						onFail()
+					}
 				}
 				mu.Unlock()
 			}

@@ -265,27 +265,8 @@ func (k *resourceKind[P]) rememberCalls(ctx context.Context, s *Server, p P) []f
 // delivered yet) and the record's lookups.
 func (k *resourceKind[P]) recordCreate(ctx context.Context, s *Server, key, fp string, p P) {
 	s.storeAll(append(k.rememberCalls(ctx, s, p), func() error {
-		return s.store.PutCreateRecord(ctx, k.storeKind, key, store.CreateRecord{Fingerprint: fp, ID: k.guid(p)})
+		return s.writeCreateRecord(ctx, k.storeKind, key, store.CreateRecord{Fingerprint: fp, ID: k.guid(p)})
 	})...)
-}
-
-// createRecord starts reading the record of the last create of a login (or group name) and returns
-// a function that waits for it: the record matters only when the portal create meets a conflict, so
-// it is read while the portal works. A store failure reads as no record.
-func (s *Server) createRecord(ctx context.Context, kind store.Kind, key string) func() (store.CreateRecord, bool) {
-	var rec store.CreateRecord
-	var ok bool
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var err error
-		rec, ok, err = s.store.CreateRecord(ctx, kind, key)
-		s.storeErr(err)
-	}()
-	return func() (store.CreateRecord, bool) {
-		<-done
-		return rec, ok
-	}
 }
 
 // storeAll runs independent store calls concurrently (one round trip instead of one each) and counts
@@ -378,24 +359,28 @@ const (
 )
 
 // judgeCreate applies DESIGN.md's create rule after the portal create failed with a conflict or an
-// unknown outcome (createErr): find reads the existing record, same compares it with the request, prev
-// is the create record read before the portal create. A record that cannot be found answers 503: after
-// an unknown outcome the create did not happen as far as the portal says now (a create record is left,
-// so that a retry that meets it later gets its 201); after a conflict it cannot be read.
-func judgeCreate[P any](c echo.Context, s *Server, k *resourceKind[P], key, fp string, prevRecord func() (store.CreateRecord, bool),
+// unknown outcome (createErr): find reads the existing record, same compares it with the request, pc
+// is the create's pending record (and the record of the create before it). After an unknown outcome
+// the pending record stays whenever the answer is not 201 (the lookup failed, or the portal shows no
+// record yet), so that a retry that meets the record later gets its 201. After a conflict whose
+// record cannot be read (503) or is someone else's (409), the previous record is put back.
+func judgeCreate[P any](c echo.Context, s *Server, k *resourceKind[P], fp string, pc *pendingCreate,
 	createErr error, find func() (P, bool, error), same func(P) (bool, error)) (P, createVerdict, error) {
 	ctx := createContext(c)
 	var zero P
+	unknown := translator.ErrorCode(createErr) == translator.EOutcomeUnknown
 	existing, found, err := find()
 	if err != nil {
+		if !unknown {
+			pc.restore()
+		}
 		return zero, 0, err
 	}
-	unknown := translator.ErrorCode(createErr) == translator.EOutcomeUnknown
 	if !found {
 		if unknown {
-			s.storeErr(s.store.PutCreateRecord(ctx, k.storeKind, key, store.CreateRecord{Fingerprint: fp}))
 			return zero, 0, createErr
 		}
+		pc.restore()
 		return zero, 0, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second, Err: createErr,
 			Message: fmt.Sprintf("the portal reports a conflict for this %s but the existing %s cannot be read; retry later", k.keyAttr, k.noun)}
 	}
@@ -404,13 +389,15 @@ func judgeCreate[P any](c echo.Context, s *Server, k *resourceKind[P], key, fp s
 	}
 	eq, err := same(existing)
 	if err != nil {
+		pc.restore()
 		return zero, 0, err
 	}
-	prev, hasPrev := prevRecord()
+	prev, hasPrev := pc.previous()
 	ours := unknown || (hasPrev && !prev.Delivered && prev.Fingerprint == fp && (prev.ID == "" || prev.ID == k.guid(existing)))
 	if eq && ours {
 		return existing, createOurs, nil
 	}
+	pc.restore()
 	k.remember(ctx, s, existing)
 	s.createOutcome(c, k.resource, translog.OutcomeConflict)
 	record(c).SetSCIMID(k.guid(existing))

@@ -25,6 +25,7 @@ type Limits struct {
 	MaxPageSize   int   // the largest count a list answers
 	MaxScan       int   // the most portal users a filter evaluated in the gateway may scan
 	MaxOperations int   // PATCH operations in one request
+	MaxMembers    int   // member ids one group request may name (limits.maxMembersPerRequest)
 }
 
 // Live is the part of the gateway's setup that a configuration reload replaces as a whole. A request
@@ -78,6 +79,7 @@ type Server struct {
 	logger    *zap.Logger
 	tokens    *Tokens
 	store     *store.Store
+	creates   *localCreates // create records the store could not take (creates.go)
 	metrics   *metrics.Metrics
 	translog  *translog.Logger
 	auth      *authThrottle
@@ -101,6 +103,7 @@ func New(opts Options) *Server {
 		s.translog, _ = translog.New(translog.Options{Logger: zap.NewNop(), Config: translog.DefaultConfig()})
 	}
 	s.SetLive(opts.Live)
+	s.creates = newLocalCreates(maxLocalCreates, localCreateTTL)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -241,19 +241,22 @@ func createContext(c echo.Context) context.Context {
 // and body.
 func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu translator.NewPortalUser, login, fp string) (int, string, []byte, error) {
 	ctx := createContext(c)
-	// The record of an earlier create matters only on a conflict: read it while the portal works.
-	prev := h.s.createRecord(ctx, store.User, login)
+	// The pending record is written while the portal works (a Redis round trip against a portal call).
+	pc := h.s.beginCreate(ctx, store.User, login, fp)
 
 	u, err := l.Portal.CreateUser(ctx, nu)
+	pc.wait()
 	switch translator.ErrorCode(err) {
 	case "":
 		return h.created(c, l, u, login, fp, translog.OutcomeCreated)
 	case translator.EConflict, translator.EOutcomeUnknown:
 	default:
+		// The portal did not create the user: the record of the create before stands.
+		pc.restore()
 		return 0, "", nil, h.portalErr(l, err)
 	}
 	createErr := err
-	existing, verdict, err := judgeCreate(c, h.s, userKind, login, fp, prev, createErr,
+	existing, verdict, err := judgeCreate(c, h.s, userKind, fp, pc, createErr,
 		func() (translator.PortalUser, bool, error) {
 			return userKind.existing(ctx, l, translator.AsError(createErr).ExistingID,
 				[]translator.PortalFilter{{Field: translator.FieldUserName, Value: nu.UserName}, {Field: translator.FieldDomain, Value: nu.Domain}},
@@ -289,7 +292,7 @@ func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login,
 		return 0, "", nil, err
 	}
 	c.Set(deliveredKey, func() {
-		h.s.storeErr(h.s.store.PutCreateRecord(ctx, store.User, login,
+		h.s.storeErr(h.s.writeCreateRecord(ctx, store.User, login,
 			store.CreateRecord{Fingerprint: fp, ID: u.GUIDUser, Delivered: true}))
 	})
 	return http.StatusCreated, baseURL(c) + "/Users/" + u.GUIDUser, b, nil

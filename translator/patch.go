@@ -181,6 +181,11 @@ func (p *patcher) apply(op PatchOp) error {
 	if name != opAdd && name != opReplace && name != opRemove {
 		return Invalidf(ScimInvalidValue, "op %q is not add, replace or remove", op.Op)
 	}
+	if name == opAdd && op.Value == nil {
+		// RFC 7644 section 3.5.2.1: an add "MUST contain a value member". Entra clears with remove,
+		// or with replace and "" or null, never with an empty add.
+		return Invalidf(ScimInvalidValue, "add needs a value (RFC 7644 section 3.5.2.1); to clear an attribute use remove")
+	}
 	if strings.TrimSpace(op.Path) != "" {
 		path, err := ParsePath(op.Path)
 		if err != nil {
@@ -194,6 +199,9 @@ func (p *patcher) apply(op PatchOp) error {
 	obj, ok := op.Value.(map[string]any)
 	if !ok {
 		return Invalidf(ScimInvalidValue, "an operation without a path needs an object value, not %s", jsonKind(op.Value))
+	}
+	if len(obj) == 0 {
+		return Invalidf(ScimInvalidValue, "an operation without a path needs an object naming at least one attribute")
 	}
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
@@ -234,6 +242,9 @@ func (p *patcher) apply(op PatchOp) error {
 
 // applyPath applies one operation at a parsed path. hasValue distinguishes a remove with a value.
 func (p *patcher) applyPath(op string, path Path, value any, hasValue bool) error {
+	if op == opAdd && value == nil {
+		return Invalidf(ScimInvalidValue, "add needs a value for %s (RFC 7644 section 3.5.2.1); to clear it use remove", path.Attr.Attr)
+	}
 	// A path naming a whole extension: its value is an object of the extension's attributes.
 	if ext := p.def.extension(path.Attr.Schema + ":" + path.Attr.Attr); ext != nil && path.Attr.Sub == "" && path.Filter.IsZero() {
 		if op == opRemove {

@@ -25,6 +25,16 @@ func TestApplyPatchBadOpsLeaveResourceUnchanged(t *testing.T) {
 		{"remove without a path", PatchOp{Op: "remove"}, ScimNoTarget},
 		{"filtered path that cannot be created", PatchOp{Op: "replace", Path: `emails[value co "zzz"].type`, Value: "work"}, ScimNoTarget},
 		{"extension given a string", PatchOp{Op: "replace", Path: SchemaEnterpriseUser, Value: "x"}, ScimInvalidValue},
+		{"add without a value", PatchOp{Op: "Add", Path: "title"}, ScimInvalidValue},
+		{"add of a complex attribute without a value", PatchOp{Op: "add", Path: "name"}, ScimInvalidValue},
+		{"add to a filtered path without a value", PatchOp{Op: "add", Path: `emails[type eq "work"].value`}, ScimInvalidValue},
+		{"add without a path or a value", PatchOp{Op: "add"}, ScimInvalidValue},
+		{"path-less add with a null value", PatchOp{Op: "add", Value: map[string]any{"title": nil}}, ScimInvalidValue},
+		{"path-less add with a null extension value", PatchOp{Op: "add", Value: map[string]any{SchemaEnterpriseUser: map[string]any{"department": nil}}}, ScimInvalidValue},
+		{"path-less replace with an empty object", PatchOp{Op: "replace", Value: map[string]any{}}, ScimInvalidValue},
+		{"path-less add with an empty object", PatchOp{Op: "add", Value: map[string]any{}}, ScimInvalidValue},
+		{"path-less replace with a null value", PatchOp{Op: "replace"}, ScimInvalidValue},
+		{"remove without a path but with a value", PatchOp{Op: "remove", Value: map[string]any{"title": "x"}}, ScimNoTarget},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,6 +145,10 @@ func TestApplyGroupPatchErrors(t *testing.T) {
 		{"members sub-attribute path", PatchOp{Op: "remove", Path: "members.value"}, ScimInvalidPath},
 		{"member without value", PatchOp{Op: "add", Path: "members", Value: []any{map[string]any{"display": "Bob"}}}, ScimInvalidValue},
 		{"member value not a string", PatchOp{Op: "add", Path: "members", Value: []any{map[string]any{"value": 7.0}}}, ScimInvalidValue},
+		{"add of members without a value", PatchOp{Op: "add", Path: "members"}, ScimInvalidValue},
+		{"add of displayName without a value", PatchOp{Op: "add", Path: "displayName"}, ScimInvalidValue},
+		{"path-less replace with an empty object", PatchOp{Op: "replace", Value: map[string]any{}}, ScimInvalidValue},
+		{"remove without a path", PatchOp{Op: "remove"}, ScimNoTarget},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -188,6 +188,7 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 			MaxPageSize:   cfg.Limits.MaxPageSize,
 			MaxScan:       cfg.Limits.MaxScan,
 			MaxOperations: cfg.Limits.MaxOperations,
+			MaxMembers:    cfg.Limits.MaxMembersPerRequest,
 		},
 		Version:        version,
 		TrustedProxies: trusted,

@@ -461,10 +461,11 @@ func TestGroupEndpointSwitchAndDryRun(t *testing.T) {
 	}
 }
 
-// TestLargeGroup adds 1,200 members in one PATCH and reads them back over three portal pages.
+// TestLargeGroup adds 1,200 members in one PATCH (limits.maxMembersPerRequest raised to allow it) and
+// reads them back over three portal pages.
 func TestLargeGroup(t *testing.T) {
 	const n = 1200
-	e := newEnv(t, nil)
+	e := newEnv(t, func(c *config.Config) { c.Limits.MaxMembersPerRequest = n })
 	ids := e.seedPortalUsers(t, "bulk", n)
 	id := e.scim(http.MethodPost, "/Groups", entraGroupCreate("Everyone", "everyone")).want(t, http.StatusCreated).str("id")
 
@@ -621,5 +622,157 @@ func TestGroupTranslationRecords(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// unknownIDs returns n SCIM ids that are no user.
+func unknownIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("0b7c3a52-5a4f-4f0e-9d1c-%012d", i)
+	}
+	return ids
+}
+
+// portalReads counts the portal's read calls in calls (a callsSince result).
+func portalReads(calls map[string]int64) int64 {
+	var n int64
+	for k, v := range calls {
+		if strings.HasPrefix(k, http.MethodGet+" ") {
+			n += v
+		}
+	}
+	return n
+}
+
+// TestGroupMemberFanOutIsBounded checks that one group request cannot fan out into a portal call per
+// member id: more ids than limits.maxMembersPerRequest are refused before any portal call (or after the
+// group's own read, for a PATCH), and unknown ids stop the checks at the first one found, ids the store
+// does not know checked first.
+func TestGroupMemberFanOutIsBounded(t *testing.T) {
+	const limit = 300
+	e := newEnv(t, func(c *config.Config) { c.Limits.MaxMembersPerRequest = limit })
+	gid := e.scim(http.MethodPost, "/Groups", entraGroupCreate("Fan", "fan")).want(t, http.StatusCreated).str("id")
+	var known []string
+	for i := range 40 {
+		known = append(known, e.createSCIMUser(t, fmt.Sprintf("fan%d@contoso.com", i)))
+	}
+	// memberConcurrency (16) lookups may be in flight when the first unknown id is found.
+	const maxReads = 16
+
+	t.Run("over the limit in a create", func(t *testing.T) {
+		before := e.portalCalls()
+		a := e.scim(http.MethodPost, "/Groups", entraGroupCreate("Big", "big", unknownIDs(10000)...)).
+			wantError(t, http.StatusBadRequest, "tooMany")
+		if !strings.Contains(a.str("detail"), "limits.maxMembersPerRequest") {
+			t.Fatalf("detail %q", a.str("detail"))
+		}
+		if calls := e.callsSince(before); len(calls) != 0 {
+			t.Fatalf("portal calls %v, want none", calls)
+		}
+	})
+	t.Run("over the limit in a PATCH", func(t *testing.T) {
+		before := e.portalCalls()
+		e.scim(http.MethodPatch, "/Groups/"+gid, patchBody(`{"op":"Add","path":"members","value":`+memberValues(unknownIDs(limit+1)...)+`}`)).
+			wantError(t, http.StatusBadRequest, "tooMany")
+		if calls := e.callsSince(before); len(calls) > 1 || portalReads(calls) > 1 {
+			t.Fatalf("portal calls %v, want the group's read only", calls)
+		}
+	})
+	t.Run("over the limit in a PUT", func(t *testing.T) {
+		before := e.portalCalls()
+		e.scim(http.MethodPut, "/Groups/"+gid, `{"displayName":"Fan","members":`+memberValues(unknownIDs(limit+1)...)+`}`).
+			wantError(t, http.StatusBadRequest, "tooMany")
+		if calls := e.callsSince(before); len(calls) != 0 {
+			t.Fatalf("portal calls %v, want none", calls)
+		}
+	})
+	t.Run("unknown ids stop at the first", func(t *testing.T) {
+		before := e.portalCalls()
+		e.scim(http.MethodPost, "/Groups", entraGroupCreate("Ghosts", "ghosts", unknownIDs(limit)...)).
+			wantError(t, http.StatusBadRequest, "invalidValue")
+		if n := portalReads(e.callsSince(before)); n > maxReads {
+			t.Fatalf("%d portal reads for %d unknown ids, want at most %d", n, limit, maxReads)
+		}
+	})
+	t.Run("an unknown id after known ones is checked first", func(t *testing.T) {
+		ids := append(slices.Clone(known), unknownIDs(1)...)
+		writes := e.portalWrites()
+		before := e.portalCalls()
+		a := e.scim(http.MethodPatch, "/Groups/"+gid, patchBody(`{"op":"Add","path":"members","value":`+memberValues(ids...)+`}`)).
+			wantError(t, http.StatusBadRequest, "invalidValue")
+		if !strings.Contains(a.str("detail"), unknownIDs(1)[0]) {
+			t.Fatalf("detail %q does not name the unknown id", a.str("detail"))
+		}
+		// The group's read and the unknown id's lookup: the known ids are not read.
+		if n := portalReads(e.callsSince(before)); n != 2 {
+			t.Fatalf("%d portal reads for %d known ids and one unknown, want 2", n, len(known))
+		}
+		if w := e.portalWrites(); w != writes {
+			t.Fatalf("portal writes went from %d to %d", writes, w)
+		}
+		e.wantMembers(t, gid)
+	})
+	t.Run("a repeated id costs one read", func(t *testing.T) {
+		ids := make([]string, limit)
+		for i := range ids {
+			ids[i] = known[0]
+		}
+		before := e.portalCalls()
+		e.scim(http.MethodPatch, "/Groups/"+gid, patchBody(`{"op":"Add","path":"members","value":`+memberValues(ids...)+`}`)).
+			want(t, http.StatusNoContent)
+		if calls := e.callsSince(before); calls[routeAdd] != 1 {
+			t.Fatalf("portal calls %v, want one addMember", calls)
+		}
+		e.wantMembers(t, gid, known[0])
+	})
+}
+
+// TestDeletedUserLeavesMemberLists deletes a member (disable mode) and checks that the group no longer
+// lists it, nor matches it in a members filter, at the cost of one listUsers of the disabled users per
+// member list; the user stays a portal member, so that a restore brings it back.
+func TestDeletedUserLeavesMemberLists(t *testing.T) {
+	e := newEnv(t, nil)
+	alice := e.createSCIMUser(t, "alice@contoso.com")
+	bob := e.createSCIMUser(t, "bob@contoso.com")
+	// A disabled user that is not deleted stays a member.
+	carol := e.createSCIMUser(t, "carol@contoso.com")
+	e.scim(http.MethodPatch, "/Users/"+carol, patchBody(`{"op":"Replace","path":"active","value":"False"}`)).want(t, http.StatusNoContent)
+	gid := e.scim(http.MethodPost, "/Groups", entraGroupCreate("Crew", "crew", alice, bob, carol)).want(t, http.StatusCreated).str("id")
+	byMember := func(id string) string {
+		return groupFilterPath(`members[value eq "`+id+`"]`, "&excludedAttributes=members")
+	}
+	e.scim(http.MethodGet, byMember(alice), nil).want(t, http.StatusOK)
+
+	e.scim(http.MethodDelete, "/Users/"+alice, nil).want(t, http.StatusNoContent)
+	e.scim(http.MethodGet, "/Users/"+alice, nil).want(t, http.StatusNotFound)
+
+	before := e.portalCalls()
+	a := e.scim(http.MethodGet, "/Groups/"+gid, nil).want(t, http.StatusOK)
+	if got, want := scimMembers(a), sorted(bob, carol); !slices.Equal(got, want) {
+		t.Fatalf("members after the delete = %v, want %v", got, want)
+	}
+	if strings.Contains(a.raw, alice) {
+		t.Fatalf("the group still names the deleted user: %s", a.raw)
+	}
+	calls := e.callsSince(before)
+	if total := portalReads(calls); total != 3 || calls["GET /api/usersync/v1/users"] != 1 {
+		t.Fatalf("portal calls %v: want getGroup, listMembers and one listUsers", calls)
+	}
+	if a := e.scim(http.MethodGet, byMember(alice), nil).want(t, http.StatusOK); a.body["totalResults"] != 0.0 {
+		t.Fatalf("members[value eq] still matches the deleted user: %s", a.raw)
+	}
+	if a := e.scim(http.MethodGet, byMember(bob), nil).want(t, http.StatusOK); a.body["totalResults"] != 1.0 {
+		t.Fatalf("members[value eq] of a member: %s", a.raw)
+	}
+	// The portal keeps the membership: the restore brings it back.
+	e.wantMembers(t, gid, alice, bob, carol)
+	if id := e.scim(http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alice@contoso.com","active":true}`).
+		want(t, http.StatusCreated).str("id"); id != alice {
+		t.Fatalf("restore answered id %s, want %s", id, alice)
+	}
+	a = e.scim(http.MethodGet, "/Groups/"+gid, nil).want(t, http.StatusOK)
+	if got, want := scimMembers(a), sorted(alice, bob, carol); !slices.Equal(got, want) {
+		t.Fatalf("members after the restore = %v, want %v", got, want)
 	}
 }

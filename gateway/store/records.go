@@ -185,6 +185,11 @@ func (s *Store) PutCreateRecord(ctx context.Context, kind Kind, login string, re
 	return s.kv.Set(ctx, keyCreate(kind, login), b, s.recordTTL)
 }
 
+// DeleteCreateRecord drops the record of the last create of login.
+func (s *Store) DeleteCreateRecord(ctx context.Context, kind Kind, login string) error {
+	return s.kv.Delete(ctx, keyCreate(kind, login))
+}
+
 // ErrLockTimeout is returned by LockCreate when the lock was not acquired before the context ended.
 var ErrLockTimeout = errors.New("store: timed out waiting for a concurrent create of the same login")
 
@@ -200,6 +205,11 @@ func (s *Store) LockCreate(ctx context.Context, kind Kind, login string, hold ti
 	wait := 5 * time.Millisecond
 	for {
 		ok, err := s.kv.SetNX(ctx, key, val, hold)
+		if err != nil && ctx.Err() != nil {
+			// The wait ended during the call: a timeout, not a backend failure (which the caller would
+			// take for "go on without the lock").
+			return nil, ErrLockTimeout
+		}
 		if err != nil {
 			return nil, err
 		}

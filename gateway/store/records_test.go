@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -237,4 +238,36 @@ func (m *Memory) keys() []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// slowSetNX is a KV whose SetNX on a held key answers only when the caller's context ends, with the
+// context's error, as a Redis call cut by the deadline does.
+type slowSetNX struct{ KV }
+
+func (k slowSetNX) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	ok, err := k.KV.SetNX(ctx, key, value, ttl)
+	if ok || err != nil {
+		return ok, err
+	}
+	<-ctx.Done()
+	return false, fmt.Errorf("redis setnx: %w", ctx.Err())
+}
+
+// TestLockCreateTimeoutDuringTheCall: a wait that ends during a SetNX is ErrLockTimeout, not a
+// backend failure (on which the gateway would go on without the lock). It made
+// TestLockCreateTimesOutAndExpires/real-redis flaky.
+func TestLockCreateTimeoutDuringTheCall(t *testing.T) {
+	kv := NewMemory()
+	t.Cleanup(func() { _ = kv.Close() })
+	s := New(slowSetNX{kv}, Options{})
+	unlock, err := s.LockCreate(context.Background(), User, `d\held`, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := s.LockCreate(ctx, User, `d\held`, time.Hour); !errors.Is(err, ErrLockTimeout) {
+		t.Fatalf("second LockCreate = %v, want ErrLockTimeout", err)
+	}
 }

@@ -95,6 +95,10 @@ func SharedRedisPrefix(t testing.TB, base string) string {
 	return prefix
 }
 
+// DeleteByPrefix deletes every key under prefix on the Redis at addr (a test that stands in for a
+// key's expiry, such as a create lock left by a stopped gateway); a failure fails the test.
+func DeleteByPrefix(t testing.TB, addr, prefix string) { deleteByPrefix(t, addr, prefix) }
+
 func deleteByPrefix(t testing.TB, addr, prefix string) {
 	client := redis.NewClient(&redis.Options{Addr: addr})
 	defer client.Close()
