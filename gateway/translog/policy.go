@@ -94,6 +94,10 @@ func BuiltinAttributes(resourceType string) map[string]string {
 		"nickName":       ModeMask,
 		"addresses":      ModeMask,
 		"employeeNumber": ModeHash,
+		// Flags of those multi-valued attributes are no personal data.
+		"emails.primary":       ModeKeep,
+		"phoneNumbers.primary": ModeKeep,
+		"addresses.primary":    ModeKeep,
 		// Portal fields, for attributes a custom mapping sends to them.
 		translator.FieldContactEmail:     ModeMask,
 		translator.FieldContactCellPhone: ModeMask,

@@ -99,6 +99,7 @@ func TestMode(t *testing.T) {
 		{"case-insensitive names", user, "USERNAME", "", "", translog.ModeHash},
 		{"email by its top-level attribute", user, `emails[type eq "work"].value`, "contactEmail", "", translog.ModeMask},
 		{"exact entry wins over the top level", user, `emails[type eq "home"].value`, "", "", translog.ModeDrop},
+		{"an email's primary flag kept", user, `emails[type eq "work"].primary`, "properties.emailPrimary", "", translog.ModeKeep},
 		{"phone", user, `phoneNumbers[type eq "mobile"].value`, "contactCellPhone", "", translog.ModeMask},
 		{"given name", user, "name.givenName", "firstName", "", translog.ModeMask},
 		{"formatted name", user, "name.formatted", "fullName", "", translog.ModeMask},
