@@ -53,6 +53,9 @@ const (
 
 	DefaultTranslationBuffer    = 1000
 	DefaultTranslationRedaction = "keep"
+	// DefaultTranslationBufferBytes bounds the kept records at 8 MiB, well inside the chart's 128Mi.
+	DefaultTranslationBufferBytes   = 8 << 20
+	DefaultTranslationMaxValueBytes = 1024
 )
 
 // DefaultScopes are the OAuth scopes the gateway asks the portal for.
@@ -120,6 +123,8 @@ func (c *Config) ApplyDefaults() {
 	setStr(&c.Logging.Format, DefaultLogFormat)
 	setInt(&c.Logging.Translation.Buffer, DefaultTranslationBuffer)
 	setStr(&c.Logging.Translation.Redaction, DefaultTranslationRedaction)
+	setInt(&c.Logging.Translation.BufferBytes, DefaultTranslationBufferBytes)
+	setInt(&c.Logging.Translation.MaxValueBytes, DefaultTranslationMaxValueBytes)
 	c.Mapping.ApplyDefaults()
 }
 

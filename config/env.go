@@ -86,6 +86,9 @@ func setEnv(n *keyNode, cur any, v envVar, segs []string, path string) (any, err
 		return m, nil
 	case kindMap:
 		key, ok := n.mapKeyFold(seg)
+		if !ok && n.mapKeys == nil {
+			key, ok = seg, true // any key: as the variable spells it
+		}
 		if !ok {
 			return cur, errUnknownVar
 		}

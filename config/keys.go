@@ -38,9 +38,11 @@ type keyField struct {
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
-// mapKeySets names the accepted keys of each map type in the tree.
+// mapKeySets names the accepted keys of each map type in the tree; nil accepts any key (the names of
+// logging.translation.attributes are SCIM attributes, which no fixed set lists).
 var mapKeySets = map[reflect.Type][]string{
 	reflect.TypeOf(map[string]Endpoint(nil)): Operations,
+	reflect.TypeOf(map[string]string(nil)):   nil,
 }
 
 // configTree is the key tree of Config, built once.
@@ -151,7 +153,7 @@ func checkKeys(n *keyNode, raw any, path string, ps *Problems) {
 			return
 		}
 		for _, k := range sortedKeys(m) {
-			if !containsString(n.mapKeys, k) {
+			if n.mapKeys != nil && !containsString(n.mapKeys, k) {
 				msg := "unknown key; one of " + strings.Join(n.mapKeys, ", ")
 				if g, ok := n.mapKeyFold(k); ok {
 					msg = fmt.Sprintf("unknown key (did you mean %q? keys are case-sensitive)", g)

@@ -174,11 +174,15 @@ type Logging struct {
 }
 
 // Translation configures the translation log: one record per SCIM write (and read, with Reads),
-// redacted per attribute (mapping.users[].redact, and Redaction for attributes no rule names).
+// redacted per attribute (Attributes, else mapping.users[].redact, else the built-in defaults, else
+// Redaction) and bounded in size (MaxValueBytes per value, Buffer and BufferBytes for the kept ring).
 type Translation struct {
-	Buffer      int    `yaml:"buffer"`    // records kept in memory per replica for /admin/translations
-	Reads       bool   `yaml:"reads"`     // also record GETs and lists
-	Redaction   string `yaml:"redaction"` // keep | mask | hash for values of attributes no rule names
-	HashKey     string `yaml:"hashKey"`   // HMAC key of hashed values; empty: random per process
-	HashKeyFile string `yaml:"hashKeyFile"`
+	Buffer        int               `yaml:"buffer"`        // records kept in memory per replica for /admin/translations
+	BufferBytes   int               `yaml:"bufferBytes"`   // and their estimated bytes at most
+	MaxValueBytes int               `yaml:"maxValueBytes"` // longest value a record keeps and logs; longer ones are cut with a marker
+	Reads         bool              `yaml:"reads"`         // also record GETs and lists
+	Redaction     string            `yaml:"redaction"`     // keep | mask | hash | drop for values nothing else names
+	Attributes    map[string]string `yaml:"attributes"`    // attribute or portal field -> keep | mask | hash | drop, over everything else
+	HashKey       string            `yaml:"hashKey"`       // HMAC key of hashed values; empty: random per process
+	HashKeyFile   string            `yaml:"hashKeyFile"`
 }

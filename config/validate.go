@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
@@ -25,7 +26,7 @@ var (
 	logFormats       = []string{"json", "console"}
 	endpointMethods  = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	pathPlaceholders = []string{"idUser", "idGroup"}
-	redactions       = []string{"keep", "mask", "hash"}
+	redactions       = []string{"keep", "mask", "hash", "drop"}
 )
 
 // maxTranslationBuffer bounds the translation records kept in memory.
@@ -53,7 +54,7 @@ func Validate(c *Config) Problems {
 	if b := c.Logging.Translation.Buffer; b < 1 || b > maxTranslationBuffer {
 		v.addf("logging.translation.buffer", "must be 1 to %d, not %d", maxTranslationBuffer, b)
 	}
-	v.oneOf("logging.translation.redaction", c.Logging.Translation.Redaction, redactions)
+	v.translation(&c.Logging.Translation)
 	if k := c.Logging.Translation.HashKey; k != "" && len(k) < MinTokenLength {
 		v.addf("logging.translation.hashKey", "shorter than %d characters", MinTokenLength)
 	}
@@ -62,6 +63,24 @@ func Validate(c *Config) Problems {
 }
 
 type validator struct{ ps Problems }
+
+// translation checks logging.translation's redaction and bounds.
+func (v *validator) translation(t *Translation) {
+	v.oneOf("logging.translation.redaction", t.Redaction, redactions)
+	for _, name := range sortedKeys(t.Attributes) {
+		if strings.TrimSpace(name) == "" {
+			v.addf("logging.translation.attributes", "an entry has an empty name")
+			continue
+		}
+		v.oneOf("logging.translation.attributes."+name, t.Attributes[name], redactions)
+	}
+	if b := t.BufferBytes; b < translog.MinBufferBytes || b > translog.MaxBufferBytes {
+		v.addf("logging.translation.bufferBytes", "must be %d (1 MiB) to %d (1 GiB), not %d", translog.MinBufferBytes, translog.MaxBufferBytes, b)
+	}
+	if m := t.MaxValueBytes; m < translog.MinMaxValueBytes || m > translog.MaxMaxValueBytes {
+		v.addf("logging.translation.maxValueBytes", "must be %d to %d, not %d", translog.MinMaxValueBytes, translog.MaxMaxValueBytes, m)
+	}
+}
 
 func (v *validator) addf(path, format string, args ...any) {
 	v.ps.add(path, fmt.Sprintf(format, args...))

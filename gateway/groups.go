@@ -309,6 +309,7 @@ func (h *groups) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	rec.AddMembers(translog.MemberAdd, logMembers(members)...)
 	if l.DryRun {
 		res := req.Clone()
 		res["id"] = dryRunPrefix + hashHex("group\x00" + name)[:24]
@@ -380,6 +381,7 @@ func (h *groups) created(c echo.Context, l *Live, g translator.PortalGroup, memb
 	ctx := createContext(c)
 	h.s.createOutcome(c, translog.ResourceGroup, outcome)
 	record(c).SetSCIMID(g.GUIDGroup)
+	record(c).SetPortalID(g.IDGroup)
 	groupKind.recordCreate(ctx, h.s, name, fp, g)
 	if err := h.addMembers(ctx, l, g, members); err != nil {
 		return 0, "", nil, err
@@ -460,11 +462,20 @@ func (h *groups) replace(c echo.Context) error {
 	return h.update(c, l, g, diff, desired, http.StatusOK)
 }
 
-// memberPlan is the member calls an update makes: the users to add (validated) and the portal keys of
-// the users to remove.
+// memberPlan is the member calls an update makes: the users to add (validated) and the users to
+// remove (by SCIM id and portal key).
 type memberPlan struct {
 	add    []translator.PortalMember
-	remove []int64
+	remove []translator.PortalMember
+}
+
+// logMembers names members for the translation log.
+func logMembers(ms []translator.PortalMember) []translog.Member {
+	out := make([]translog.Member, len(ms))
+	for i, m := range ms {
+		out[i] = translog.Member{SCIMID: m.GUIDUser, IDUser: m.IDUser}
+	}
+	return out
 }
 
 // update writes a group change: updateGroup for the fields, then the removals, then the additions,
@@ -475,6 +486,7 @@ type memberPlan struct {
 func (h *groups) update(c echo.Context, l *Live, g translator.PortalGroup, diff translator.GroupDiff, desired translator.Resource, okStatus int) error {
 	ctx := c.Request().Context()
 	rec := record(c)
+	rec.SetPortalID(g.IDGroup)
 	rec.AddChanges(diff.Changes...)
 	patch := diff.Patch
 	var changes translator.MemberChanges
@@ -501,6 +513,8 @@ func (h *groups) update(c echo.Context, l *Live, g translator.PortalGroup, diff 
 	if err != nil {
 		return err
 	}
+	rec.AddMembers(translog.MemberRemove, logMembers(plan.remove)...)
+	rec.AddMembers(translog.MemberAdd, logMembers(plan.add)...)
 	if patch.Empty() && len(plan.add) == 0 && len(plan.remove) == 0 {
 		rec.SetOutcome(translog.OutcomeUnchanged)
 	}
@@ -565,7 +579,7 @@ func (h *groups) planMembers(ctx context.Context, l *Live, g translator.PortalGr
 		for _, m := range current {
 			isMember[m.GUIDUser] = true
 			if !keep[m.GUIDUser] {
-				plan.remove = append(plan.remove, m.IDUser)
+				plan.remove = append(plan.remove, m)
 			}
 		}
 		add = nil
@@ -575,11 +589,11 @@ func (h *groups) planMembers(ctx context.Context, l *Live, g translator.PortalGr
 			}
 		}
 	} else if len(changes.Remove) > 0 {
-		keys, err := h.removalKeys(ctx, l, changes.Remove)
+		users, err := h.removalKeys(ctx, l, changes.Remove)
 		if err != nil {
 			return plan, err
 		}
-		plan.remove = keys
+		plan.remove = users
 	}
 	var err error
 	plan.add, err = h.resolve(ctx, l, add)
@@ -701,10 +715,10 @@ func unknownMembers(ids []string) error {
 	return e
 }
 
-// removalKeys returns the portal keys of the users to remove from a group: the cached id mapping
-// (which never changes), else a listUsers on guidUser. A user deleted through SCIM is still removed;
-// an id that is no portal user is left out.
-func (h *groups) removalKeys(ctx context.Context, l *Live, ids []string) ([]int64, error) {
+// removalKeys returns the users to remove from a group, each id with its portal key: the cached id
+// mapping (which never changes), else a listUsers on guidUser. A user deleted through SCIM is still
+// removed; an id that is no portal user is left out.
+func (h *groups) removalKeys(ctx context.Context, l *Live, ids []string) ([]translator.PortalMember, error) {
 	keys := make([]int64, len(ids))
 	err := bounded(ctx, len(ids), memberConcurrency, func(ctx context.Context, i int) error {
 		id := ids[i]
@@ -732,10 +746,10 @@ func (h *groups) removalKeys(ctx context.Context, l *Live, ids []string) ([]int6
 	if err != nil {
 		return nil, err
 	}
-	out := keys[:0]
-	for _, k := range keys {
+	var out []translator.PortalMember
+	for i, k := range keys {
 		if k != 0 {
-			out = append(out, k)
+			out = append(out, translator.PortalMember{IDUser: k, GUIDUser: ids[i]})
 		}
 	}
 	return out, nil
@@ -758,9 +772,9 @@ func (h *groups) addMembers(ctx context.Context, l *Live, g translator.PortalGro
 
 // removeMembers removes users from a group, memberConcurrency at a time. Removing a user that is not
 // a member (or no longer a user) succeeds.
-func (h *groups) removeMembers(ctx context.Context, l *Live, g translator.PortalGroup, idUsers []int64) error {
-	return bounded(ctx, len(idUsers), memberConcurrency, func(ctx context.Context, i int) error {
-		err := l.Portal.RemoveMember(ctx, g.IDGroup, idUsers[i])
+func (h *groups) removeMembers(ctx context.Context, l *Live, g translator.PortalGroup, members []translator.PortalMember) error {
+	return bounded(ctx, len(members), memberConcurrency, func(ctx context.Context, i int) error {
+		err := l.Portal.RemoveMember(ctx, g.IDGroup, members[i].IDUser)
 		if translator.ErrorCode(err) != translator.ENotFound {
 			return err
 		}
@@ -784,6 +798,7 @@ func (h *groups) delete(c echo.Context) error {
 		return err
 	}
 	rec := record(c)
+	rec.SetPortalID(g.IDGroup)
 	if l.DryRun {
 		rec.SetDryRun(true)
 		rec.SetOutcome(translog.OutcomeDryRun)

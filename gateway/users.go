@@ -285,6 +285,7 @@ func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login,
 	ctx := createContext(c)
 	h.s.createOutcome(c, translog.ResourceUser, outcome)
 	record(c).SetSCIMID(u.GUIDUser)
+	record(c).SetPortalID(u.IDUser)
 	userKind.recordCreate(ctx, h.s, login, fp, u)
 	res := h.render(c, l, u)
 	b, err := json.Marshal(res)
@@ -380,6 +381,7 @@ func (h *users) replace(c echo.Context) error {
 func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired translator.Resource, okStatus int) error {
 	ctx := c.Request().Context()
 	rec := record(c)
+	rec.SetPortalID(u.IDUser)
 	rec.SetUserName(desired.Str("userName"))
 	diff, err := l.Mapping.Diff(u, desired)
 	if err != nil {
@@ -451,6 +453,16 @@ func activeOp(active bool) string {
 	return config.OpDisableUser
 }
 
+// deleteChanges explains a DELETE in disable mode for the translation log: the user is disabled
+// (unless it is already) and marked deleted.
+func deleteChanges(u translator.PortalUser) []translator.FieldChange {
+	var out []translator.FieldChange
+	if u.Enabled {
+		out = append(out, translator.FieldChange{SCIM: "active", Portal: translator.FieldEnabled, Old: true, New: false, Redact: translator.RedactKeep})
+	}
+	return append(out, translator.FieldChange{Portal: translator.FieldProperties + "." + translator.DeletedProperty, New: true, Redact: translator.RedactKeep})
+}
+
 // delete serves DELETE /Users/{id}: in disable mode the user is disabled, then marked deleted (in that
 // order, so that a failure between the two leaves a user a retry finds and finishes); in delete mode
 // the portal deletes it. The deleteUser switch freezes DELETE in both modes.
@@ -468,7 +480,11 @@ func (h *users) delete(c echo.Context) error {
 		return err
 	}
 	rec := record(c)
+	rec.SetPortalID(u.IDUser)
 	rec.SetUserName(h.render(c, l, u).Str("userName"))
+	if l.OnDelete != OnDeleteDelete {
+		rec.AddChanges(deleteChanges(u)...)
+	}
 	if l.DryRun {
 		rec.SetDryRun(true)
 		rec.SetOutcome(translog.OutcomeDryRun)

@@ -13,6 +13,7 @@ const (
 	RedactKeep = "keep" // logged as is
 	RedactMask = "mask" // logged masked (first and last character)
 	RedactHash = "hash" // logged as a hash, so equal values can be told apart without showing them
+	RedactDrop = "drop" // left out of the log: the record says the attribute changed, not to what
 )
 
 // Defaults of MappingConfig.
@@ -64,7 +65,8 @@ type AttributeRule struct {
 	// CaseExact makes filters compare the attribute case-exactly (and says so in /Schemas), on top of
 	// the attributes SCIM already defines as caseExact (id, externalId).
 	CaseExact bool `yaml:"caseExact,omitempty"`
-	// Redact is how the translation log shows the value: keep (default), mask or hash.
+	// Redact is how the translation log shows the value: keep, mask, hash or drop. Empty: the
+	// translation log's default for the attribute (logging.translation in the config).
 	Redact string `yaml:"redact,omitempty"`
 }
 
@@ -265,12 +267,10 @@ func compileRule(def *resourceDef, fields map[string]portalField, c AttributeRul
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	r := &rule{cfg: c, caseExact: c.CaseExact}
 	switch c.Redact {
-	case "", RedactKeep:
-		r.redact = RedactKeep
-	case RedactMask, RedactHash:
+	case "", RedactKeep, RedactMask, RedactHash, RedactDrop:
 		r.redact = c.Redact
 	default:
-		bad("redact %q is not keep, mask or hash", c.Redact)
+		bad("redact %q is not keep, mask, hash or drop", c.Redact)
 	}
 	switch {
 	case c.Field != "" && c.Property != "":
@@ -450,8 +450,8 @@ func reverse(rules []*rule, portalField string) string {
 	return ""
 }
 
-// Redaction returns the translation-log policy of a SCIM attribute as a FieldChange names it
-// (RedactKeep for attributes no rule maps).
+// Redaction returns the translation-log policy of a SCIM attribute as a FieldChange names it: its
+// rule's redact, "" when the rule sets none or no rule maps the attribute.
 func (m *Mapping) Redaction(scim string) string {
 	for _, rs := range [][]*rule{m.users, m.groups} {
 		for _, r := range rs {
@@ -460,5 +460,5 @@ func (m *Mapping) Redaction(scim string) string {
 			}
 		}
 	}
-	return RedactKeep
+	return ""
 }

@@ -160,9 +160,9 @@ func TestFieldChanges(t *testing.T) {
 		{SCIM: "userName", Portal: "userName", New: "jdoe", Redact: RedactHash},
 		{SCIM: "userName", Portal: "domain", New: "contoso.com", Redact: RedactHash},
 		{SCIM: "userName", Portal: "properties.scimLoginForm", New: "upn", Redact: RedactHash},
-		{SCIM: "active", Portal: "enabled", New: true, Redact: RedactKeep},
+		{SCIM: "active", Portal: "enabled", New: true},
 		{SCIM: `emails[type eq "work"].value`, Portal: "contactEmail", New: "j@c.com", Redact: RedactMask},
-		{SCIM: SchemaEnterpriseUser + ":department", Portal: "properties.department", New: "Sales", Redact: RedactKeep},
+		{SCIM: SchemaEnterpriseUser + ":department", Portal: "properties.department", New: "Sales"},
 	}
 	if !reflect.DeepEqual(changes, want) {
 		t.Fatalf("ToPortalUser changes:\n got %+v\nwant %+v", changes, want)
@@ -176,9 +176,9 @@ func TestFieldChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDiff := []FieldChange{
-		{SCIM: "active", Portal: "enabled", Old: true, New: false, Redact: RedactKeep},
+		{SCIM: "active", Portal: "enabled", Old: true, New: false},
 		{SCIM: `emails[type eq "work"].value`, Portal: "contactEmail", Old: "j@c.com", New: "J@C.com", Redact: RedactMask},
-		{SCIM: SchemaEnterpriseUser + ":department", Portal: "properties.department", Old: "Sales", New: nil, Redact: RedactKeep},
+		{SCIM: SchemaEnterpriseUser + ":department", Portal: "properties.department", Old: "Sales", New: nil},
 	}
 	if !reflect.DeepEqual(d.Changes, wantDiff) {
 		t.Fatalf("Diff changes:\n got %+v\nwant %+v", d.Changes, wantDiff)

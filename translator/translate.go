@@ -9,7 +9,8 @@ import (
 
 // FieldChange explains one step of a translation: which SCIM attribute became which portal field,
 // with the value before (nil on a create, or when unset) and after (nil when cleared). Redact is the
-// rule's policy for showing the values in the translation log (RedactKeep, RedactMask, RedactHash).
+// rule's policy for showing the values in the translation log (RedactKeep, RedactMask, RedactHash,
+// RedactDrop; "" when the rule sets none).
 // The login produces three changes from "userName": the portal userName, domain and login-form property.
 type FieldChange struct {
 	SCIM   string

@@ -40,6 +40,12 @@ type outcome struct {
 	token      string        // the token sent, to forget it after a 401
 }
 
+// target is where one call goes: the URL, and for its CallInfo the path and the ids in it.
+type target struct {
+	url, path       string
+	idUser, idGroup int64
+}
+
 // do runs one portal call: the endpoint switch, then attempts with retries where the operation is
 // safe to repeat, and one token renewal and replay after a 401. It returns the status and body of a
 // 2xx answer, or a *translator.Error.
@@ -63,7 +69,8 @@ func (c *Client) do(ctx context.Context, r request) (int, []byte, *translator.Er
 		}
 		payload = b
 	}
-	u := c.baseURL + expandPath(ep.path, r.idUser, r.idGroup)
+	path := expandPath(ep.path, r.idUser, r.idGroup)
+	u := c.baseURL + path
 	if r.query != "" {
 		u += "?" + r.query
 	}
@@ -76,7 +83,7 @@ func (c *Client) do(ctx context.Context, r request) (int, []byte, *translator.Er
 	tries := 0        // attempts counted against retry.maxAttempts (the replay is not)
 	for attempt := 1; ; attempt++ {
 		tries++
-		out := c.attempt(ctx, ep, u, payload, write, attempt)
+		out := c.attempt(ctx, ep, target{url: u, path: path, idUser: r.idUser, idGroup: r.idGroup}, payload, write, attempt)
 		if out.err == nil {
 			return out.status, out.body, nil
 		}
@@ -115,8 +122,8 @@ func (c *Client) do(ctx context.Context, r request) (int, []byte, *translator.Er
 }
 
 // attempt makes one HTTP request of a call, within a slot and the breaker, and classifies its answer.
-func (c *Client) attempt(ctx context.Context, ep endpoint, u string, payload []byte, write bool, n int) (out outcome) {
-	info := CallInfo{Op: ep.op, Method: ep.method, PathTemplate: ep.path, Attempt: n}
+func (c *Client) attempt(ctx context.Context, ep endpoint, t target, payload []byte, write bool, n int) (out outcome) {
+	info := CallInfo{Op: ep.op, Method: ep.method, PathTemplate: ep.path, Path: t.path, IDUser: t.idUser, IDGroup: t.idGroup, Attempt: n}
 	defer func() {
 		info.Status = out.status
 		if out.err != nil {
@@ -164,7 +171,7 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, u string, payload []b
 		req.SetHeader("Content-Type", contentTypeJSON).SetBody(payload)
 	}
 	start := time.Now()
-	resp, sent, err := send(actx, req, ep.method, u)
+	resp, sent, err := send(actx, req, ep.method, t.url)
 	info.Sent = sent
 	if sent {
 		info.Duration = time.Since(start)

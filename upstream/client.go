@@ -28,6 +28,9 @@ type CallInfo struct {
 	Op           string        // the portal operation (config.OpGetUser...), or OpToken for a token call
 	Method       string        // the HTTP method sent
 	PathTemplate string        // the configured path, with {idUser}/{idGroup} placeholders
+	Path         string        // the path sent, placeholders filled, without the query (it may hold a filter value)
+	IDUser       int64         // the portal user the call was for (its {idUser}); 0 when none
+	IDGroup      int64         // the portal group the call was for (its {idGroup}); 0 when none
 	Status       int           // the portal's HTTP status; 0 when no answer came
 	Duration     time.Duration // from sending to the end of the answer; 0 when nothing was sent
 	Attempt      int           // 1 for the first attempt of a call, counting retries and the 401 replay

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,13 +116,18 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	return a, nil
 }
 
-// translogConfig is the translation log's part of the configuration. Per-attribute redaction comes
-// from the mapping rules (each change carries its rule's policy); the policy here covers the rest.
+// translogConfig is the translation log's part of the configuration. The mapping rules' redact
+// reaches the log with each change; the userName rule's is passed for the record's userName.
 func translogConfig(cfg *config.Config) translog.Config {
 	t := cfg.Logging.Translation
-	return translog.Config{Buffer: t.Buffer, Reads: t.Reads, Redaction: translog.Policy{
-		HashKey: t.HashKey, Default: t.Redaction, Attributes: translog.DefaultAttributes(),
-	}}
+	p := translog.Policy{HashKey: t.HashKey, Default: t.Redaction, Attributes: t.Attributes}
+	for _, r := range cfg.Mapping.Users {
+		if strings.EqualFold(r.SCIM, "userName") {
+			p.UserNameRule = r.Redact
+		}
+	}
+	return translog.Config{Buffer: t.Buffer, BufferBytes: t.BufferBytes, MaxValueBytes: t.MaxValueBytes,
+		Reads: t.Reads, Redaction: p}
 }
 
 func (a *App) portalClient() *upstream.Client {
@@ -139,8 +145,8 @@ func (a *App) onPortalCall(ctx context.Context, info upstream.CallInfo) {
 	if info.Op == upstream.OpToken {
 		return
 	}
-	call := translog.Call{Op: info.Op, Method: info.Method, PathTemplate: info.PathTemplate, Status: info.Status,
-		Duration: info.Duration, Attempt: info.Attempt}
+	call := translog.Call{Op: info.Op, Method: info.Method, PathTemplate: info.PathTemplate, Path: info.Path,
+		IDUser: info.IDUser, IDGroup: info.IDGroup, Status: info.Status, Duration: info.Duration, Attempt: info.Attempt}
 	if info.Err != nil {
 		call.Error = info.Err.Error()
 	}

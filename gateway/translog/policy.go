@@ -25,7 +25,11 @@ const (
 	ModeKeep = translator.RedactKeep // shown as is
 	ModeMask = translator.RedactMask // first and last character kept: "a***e"
 	ModeHash = translator.RedactHash // keyed hash: "h:" and 16 hex digits
+	ModeDrop = translator.RedactDrop // left out: the change is listed, its values are not
 )
+
+// Modes lists the redaction modes, least strict first.
+var Modes = []string{ModeKeep, ModeMask, ModeHash, ModeDrop}
 
 // HashPrefix starts every hashed value, so a reader (and a query) can tell a hash from a raw value.
 const HashPrefix = "h:"
@@ -41,17 +45,20 @@ const maskShortLen = 3
 // Masked is what a masked short string, or a masked value that is not a string, becomes.
 const Masked = "***"
 
-// Policy is the redaction policy of the translation log, as configured (the config package embeds it).
+// Policy is the redaction policy of the translation log, as configured (logging.translation).
 //
-// Attributes maps a name to a mode (keep, mask or hash). A name is a SCIM attribute as a mapping rule
-// spells it ("userName", `emails[type eq "work"].value`, an extension attribute with its URN), a
-// shorter form of one ("emails.value", "emails", "employeeNumber" for the enterprise attribute), or a
-// portal field ("contactEmail", "properties.displayName"). The entries are laid over the default table
-// (DefaultAttributes) key by key, so a configuration names only what it changes. Default is the mode of
-// everything no entry names.
+// The mode of a value (keep, mask, hash or drop) is the first that applies of:
 //
-// A value is shown with the stricter (keep < mask < hash) of the policy's mode and the `redact` of the
-// mapping rule that produced it: neither setting can reveal what the other hides.
+//  1. Attributes, the operator's per-attribute choice (logging.translation.attributes). A name is a
+//     SCIM attribute as a mapping rule spells it ("userName", `emails[type eq "work"].value`, an
+//     extension attribute with its URN), a shorter form of one ("emails.value", "emails",
+//     "employeeNumber" for the enterprise attribute), or a portal field ("contactEmail",
+//     "properties.title"). An entry applies to users and groups alike.
+//  2. The `redact` of the mapping rule that produced the value, when the rule sets one.
+//  3. The built-in default of the attribute (BuiltinAttributes): userName hashed, e-mail addresses,
+//     phone numbers, personal names and a user's displayName masked, employeeNumber hashed; a
+//     group's displayName kept.
+//  4. Default (logging.translation.redaction), keep when empty.
 type Policy struct {
 	// HashKey keys the HMAC-SHA256 of hashed values. Empty: a random key made once per process, so
 	// hashes match within one replica (the /admin/translations userName query works) but not across
@@ -60,37 +67,50 @@ type Policy struct {
 	HashKey string `yaml:"hashKey"`
 	// HashKeyFile names a file holding HashKey; the config package reads it into HashKey.
 	HashKeyFile string `yaml:"hashKeyFile"`
-	// Default is the mode of values no entry of Attributes names; empty means keep.
+	// Default is the mode of values nothing else names; empty means keep.
 	Default string `yaml:"default"`
-	// Attributes sets the mode per attribute or portal field, over DefaultAttributes.
+	// Attributes sets the mode per attribute or portal field, over everything else.
 	Attributes map[string]string `yaml:"attributes"`
+	// UserNameRule is the redact of the users' userName mapping rule ("" when it sets none): the
+	// record's userName is not a change, so it does not carry its rule's redact with it.
+	UserNameRule string `yaml:"-"`
 }
 
-// DefaultAttributes is the default redaction table: user names, e-mail addresses, phone numbers and
-// personal names are hashed, by their SCIM names and by the portal fields they map to. Ids (id,
-// externalId, guidUser), active/enabled, department, title and the like are kept.
-func DefaultAttributes() map[string]string {
+// BuiltinAttributes returns the built-in redaction table of a resource type (ResourceUser or
+// ResourceGroup), by SCIM name and by the portal fields personal data maps to: the mode of a value
+// whose mapping rule sets no `redact` and that no Attributes entry names.
+func BuiltinAttributes(resourceType string) map[string]string {
+	if resourceType == ResourceGroup {
+		// Group names are what a reader looks for; nothing of a group is personal data.
+		return map[string]string{"displayName": ModeKeep, translator.FieldName: ModeKeep}
+	}
 	return map[string]string{
 		// SCIM attributes.
-		"userName":     ModeHash, // also the portal field of the same name
-		"emails":       ModeHash,
-		"phoneNumbers": ModeHash,
-		"name":         ModeHash, // givenName, familyName, formatted, middleName...
-		"displayName":  ModeHash,
-		"nickName":     ModeHash,
-		"addresses":    ModeHash,
+		"userName":       ModeHash, // also the portal field of the same name
+		"emails":         ModeMask,
+		"phoneNumbers":   ModeMask,
+		"name":           ModeMask, // givenName, familyName, formatted, middleName...
+		"displayName":    ModeMask,
+		"nickName":       ModeMask,
+		"addresses":      ModeMask,
+		"employeeNumber": ModeHash,
+		// Flags of those multi-valued attributes are no personal data.
+		"emails.primary":       ModeKeep,
+		"phoneNumbers.primary": ModeKeep,
+		"addresses.primary":    ModeKeep,
 		// Portal fields, for attributes a custom mapping sends to them.
-		translator.FieldContactEmail:     ModeHash,
-		translator.FieldContactCellPhone: ModeHash,
-		translator.FieldFirstName:        ModeHash,
-		translator.FieldLastName:         ModeHash,
-		translator.FieldFullName:         ModeHash,
+		translator.FieldContactEmail:     ModeMask,
+		translator.FieldContactCellPhone: ModeMask,
+		translator.FieldFirstName:        ModeMask,
+		translator.FieldLastName:         ModeMask,
+		translator.FieldFullName:         ModeMask,
 	}
 }
 
-// DefaultPolicy returns the default policy: DefaultAttributes, everything else kept, a per-process key.
+// DefaultPolicy returns the default policy: the built-in tables, everything else kept, a per-process
+// key.
 func DefaultPolicy() Policy {
-	return Policy{Default: ModeKeep, Attributes: DefaultAttributes()}
+	return Policy{Default: ModeKeep}
 }
 
 // Validate lists every problem of p at once, each prefixed with its key ("attributes.userName: ...").
@@ -98,42 +118,24 @@ func DefaultPolicy() Policy {
 func (p Policy) Validate() error {
 	var errs []error
 	if p.Default != "" && rank(p.Default) < 0 {
-		errs = append(errs, fmt.Errorf("default: must be one of keep, mask, hash, not %q", p.Default))
+		errs = append(errs, fmt.Errorf("default: must be one of %s, not %q", strings.Join(Modes, ", "), p.Default))
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Attributes)) {
 		if name == "" {
 			errs = append(errs, errors.New("attributes: an entry has an empty name"))
 		}
 		if m := p.Attributes[name]; rank(m) < 0 {
-			errs = append(errs, fmt.Errorf("attributes.%s: must be one of keep, mask, hash, not %q", name, m))
+			errs = append(errs, fmt.Errorf("attributes.%s: must be one of %s, not %q", name, strings.Join(Modes, ", "), m))
 		}
+	}
+	if p.UserNameRule != "" && rank(p.UserNameRule) < 0 {
+		errs = append(errs, fmt.Errorf("userName rule: must be one of %s, not %q", strings.Join(Modes, ", "), p.UserNameRule))
 	}
 	return errors.Join(errs...)
 }
 
 // rank orders the modes by strictness; -1 for an unknown mode.
-func rank(mode string) int {
-	switch mode {
-	case ModeKeep:
-		return 0
-	case ModeMask:
-		return 1
-	case ModeHash:
-		return 2
-	}
-	return -1
-}
-
-// stricter returns the stricter of two modes; an empty or unknown mode counts as keep.
-func stricter(a, b string) string {
-	if rank(b) > rank(a) {
-		return b
-	}
-	if rank(a) < 0 {
-		return ModeKeep
-	}
-	return a
-}
+func rank(mode string) int { return slices.Index(Modes, mode) }
 
 // processKey is the hash key used when the policy sets none: random, made once, so that every
 // Redactor of the process (configuration reloads included) hashes alike.
@@ -145,8 +147,10 @@ var processKey = sync.OnceValue(func() []byte {
 
 // Redactor applies a Policy. It is safe for concurrent use.
 type Redactor struct {
-	attrs     map[string]string // lower-cased names
+	attrs     map[string]string            // Policy.Attributes, lower-cased names
+	builtin   map[string]map[string]string // BuiltinAttributes by resource type, lower-cased names
 	def       string
+	userName  string // Policy.UserNameRule
 	key       []byte
 	ephemeral bool
 	macs      sync.Pool // hash.Hash keyed with key
@@ -157,15 +161,13 @@ func NewRedactor(p Policy) (*Redactor, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Redactor{attrs: make(map[string]string), def: ModeKeep}
+	r := &Redactor{attrs: lowerKeys(p.Attributes), def: ModeKeep, userName: p.UserNameRule,
+		builtin: map[string]map[string]string{
+			ResourceUser:  lowerKeys(BuiltinAttributes(ResourceUser)),
+			ResourceGroup: lowerKeys(BuiltinAttributes(ResourceGroup)),
+		}}
 	if p.Default != "" {
 		r.def = p.Default
-	}
-	for k, m := range DefaultAttributes() {
-		r.attrs[strings.ToLower(k)] = m
-	}
-	for k, m := range p.Attributes {
-		r.attrs[strings.ToLower(k)] = m
 	}
 	r.key = []byte(p.HashKey)
 	if p.HashKey == "" {
@@ -175,21 +177,46 @@ func NewRedactor(p Policy) (*Redactor, error) {
 	return r, nil
 }
 
+// lowerKeys copies m with lower-cased keys.
+func lowerKeys(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}
+
 // EphemeralKey reports whether hashes use the per-process random key (no HashKey configured): the
 // caller should say so once at startup, since hashes then differ between replicas.
 func (r *Redactor) EphemeralKey() bool { return r.ephemeral }
 
-// Mode returns how a value of the SCIM attribute scim, sent to the portal field portal, is shown,
-// before the mapping rule's own redact is taken into account. Names match case-insensitively, the
-// most specific first: the attribute as given, without its extension URN and value filters, its
-// top-level attribute, the portal field, the portal property key; then the policy's default.
-func (r *Redactor) Mode(scim, portal string) string {
-	for _, k := range lookupNames(scim, portal) {
-		if m, ok := r.attrs[strings.ToLower(k)]; ok {
-			return m
-		}
+// Mode returns how a value of the SCIM attribute scim of a resourceType (ResourceUser or
+// ResourceGroup), sent to the portal field portal by a mapping rule whose redact is rule ("" when it
+// sets none), is shown: see Policy for the order. Names match case-insensitively, the most specific
+// first: the attribute as given, without its extension URN and value filters, its top-level
+// attribute, the portal field, the portal property key.
+func (r *Redactor) Mode(resourceType, scim, portal, rule string) string {
+	names := lookupNames(scim, portal)
+	if m, ok := lookup(r.attrs, names); ok {
+		return m
+	}
+	if rule != "" {
+		return rule
+	}
+	if m, ok := lookup(r.builtin[resourceType], names); ok {
+		return m
 	}
 	return r.def
+}
+
+// lookup returns the entry of table for the first of names it holds.
+func lookup(table map[string]string, names []string) (string, bool) {
+	for _, k := range names {
+		if m, ok := table[strings.ToLower(k)]; ok {
+			return m, true
+		}
+	}
+	return "", false
 }
 
 // lookupNames lists the names a policy entry may use for one value, most specific first.
@@ -239,7 +266,7 @@ func stripFilters(s string) string {
 	return b.String()
 }
 
-// Apply shows v under mode: kept as is, masked, or hashed. nil stays nil (a cleared value is not
+// Apply shows v under mode: kept as is, masked, hashed, or dropped (nil). nil stays nil (a cleared value is not
 // personal data). Strings are masked to their first and last character ("a***e"), or "***" when they
 // have three characters or fewer; any other masked value becomes "***". Hashing covers the string
 // itself, or the JSON of any other value.
@@ -255,6 +282,8 @@ func (r *Redactor) Apply(mode string, v any) any {
 		return Masked
 	case ModeHash:
 		return r.Hash(hashInput(v))
+	case ModeDrop:
+		return nil
 	default:
 		return v
 	}
@@ -304,11 +333,16 @@ func (r *Redactor) Hash(s string) string {
 	return string(out[:])
 }
 
-// UserName shows a SCIM userName as the record's userName (and a query's userName) does: under the
-// policy's mode for userName; hashed and masked from its lower-case form, since SCIM and the portal
-// compare logins case-insensitively.
+// UserNameMode is the mode of the record's userName.
+func (r *Redactor) UserNameMode() string {
+	return r.Mode(ResourceUser, "userName", translator.FieldUserName, r.userName)
+}
+
+// UserName shows a SCIM userName as the record's userName (and a query's userName) does: under
+// UserNameMode; hashed and masked from its lower-case form, since SCIM and the portal compare logins
+// case-insensitively; "" when dropped.
 func (r *Redactor) UserName(userName string) string {
-	mode := r.Mode("userName", translator.FieldUserName)
+	mode := r.UserNameMode()
 	if mode == ModeKeep {
 		return userName
 	}

@@ -77,47 +77,72 @@ func TestHash(t *testing.T) {
 	})
 }
 
+// TestMode checks the order a value's mode is found in: the configured attributes, the mapping
+// rule's redact, the built-in table of the resource type, the policy's default.
 func TestMode(t *testing.T) {
 	r := mustRedactor(t, translog.Policy{
 		HashKey: "k",
 		Attributes: map[string]string{
 			"title":                        translog.ModeMask,
-			"displayName":                  translog.ModeKeep, // overrides the default table
+			"nickName":                     translog.ModeKeep, // overrides the built-in mask
 			"properties.costCenter":        translog.ModeHash,
-			`emails[type eq "home"].value`: translog.ModeMask,
+			`emails[type eq "home"].value`: translog.ModeDrop,
+			"employeeNumber":               translog.ModeDrop, // overrides a rule's hash
 		},
 	})
 	const ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:"
+	user, group := translog.ResourceUser, translog.ResourceGroup
 	tests := []struct {
-		name, scim, portal, want string
+		name, resource, scim, portal, rule, want string
 	}{
-		{"userName hashed", "userName", "userName", translog.ModeHash},
-		{"case-insensitive names", "USERNAME", "", translog.ModeHash},
-		{"email by its top-level attribute", `emails[type eq "work"].value`, "contactEmail", translog.ModeHash},
-		{"exact entry wins over the top level", `emails[type eq "home"].value`, "", translog.ModeMask},
-		{"phone", `phoneNumbers[type eq "mobile"].value`, "contactCellPhone", translog.ModeHash},
-		{"given name", "name.givenName", "firstName", translog.ModeHash},
-		{"formatted name", "name.formatted", "fullName", translog.ModeHash},
-		{"configured entry overrides the default", "displayName", "properties.displayName", translog.ModeKeep},
-		{"configured new entry", "title", "properties.title", translog.ModeMask},
-		{"portal field catches a custom mapping", "urn:example:mobile", "contactCellPhone", translog.ModeHash},
-		{"property key", "urn:example:cc", "properties.costCenter", translog.ModeHash},
-		{"externalId kept", "externalId", "externalKey", translog.ModeKeep},
-		{"active kept", "active", "enabled", translog.ModeKeep},
-		{"department kept", ent + "department", "properties.department", translog.ModeKeep},
-		{"unknown attribute: default", "nothing", "", translog.ModeKeep},
+		{"userName hashed", user, "userName", "userName", "", translog.ModeHash},
+		{"case-insensitive names", user, "USERNAME", "", "", translog.ModeHash},
+		{"email by its top-level attribute", user, `emails[type eq "work"].value`, "contactEmail", "", translog.ModeMask},
+		{"exact entry wins over the top level", user, `emails[type eq "home"].value`, "", "", translog.ModeDrop},
+		{"an email's primary flag kept", user, `emails[type eq "work"].primary`, "properties.emailPrimary", "", translog.ModeKeep},
+		{"phone", user, `phoneNumbers[type eq "mobile"].value`, "contactCellPhone", "", translog.ModeMask},
+		{"given name", user, "name.givenName", "firstName", "", translog.ModeMask},
+		{"formatted name", user, "name.formatted", "fullName", "", translog.ModeMask},
+		{"user displayName masked", user, "displayName", "properties.displayName", "", translog.ModeMask},
+		{"group displayName kept", group, "displayName", "name", "", translog.ModeKeep},
+		{"rule's hash wins over the built-in mask", user, "displayName", "properties.displayName", translog.ModeHash, translog.ModeHash},
+		{"rule's keep wins over the built-in mask", user, "name.givenName", "firstName", translog.ModeKeep, translog.ModeKeep},
+		{"rule's mask on a group name", group, "displayName", "name", translog.ModeMask, translog.ModeMask},
+		{"configured entry wins over the rule", user, ent + "employeeNumber", "properties.employeeNumber", translog.ModeHash, translog.ModeDrop},
+		{"configured entry wins over the built-in", user, "nickName", "properties.nick", "", translog.ModeKeep},
+		{"configured new entry", user, "title", "properties.title", "", translog.ModeMask},
+		{"configured entry applies to groups too", group, "title", "description", "", translog.ModeMask},
+		{"portal field catches a custom mapping", user, "urn:example:mobile", "contactCellPhone", "", translog.ModeMask},
+		{"property key", user, "urn:example:cc", "properties.costCenter", "", translog.ModeHash},
+		{"externalId kept", user, "externalId", "externalKey", "", translog.ModeKeep},
+		{"active kept", user, "active", "enabled", "", translog.ModeKeep},
+		{"department kept", user, ent + "department", "properties.department", "", translog.ModeKeep},
+		{"unknown attribute: default", user, "nothing", "", "", translog.ModeKeep},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := r.Mode(tt.scim, tt.portal); got != tt.want {
-				t.Fatalf("Mode(%q, %q) = %q, want %q", tt.scim, tt.portal, got, tt.want)
+			if got := r.Mode(tt.resource, tt.scim, tt.portal, tt.rule); got != tt.want {
+				t.Fatalf("Mode(%s, %q, %q, rule %q) = %q, want %q", tt.resource, tt.scim, tt.portal, tt.rule, got, tt.want)
 			}
 		})
 	}
 	t.Run("policy default", func(t *testing.T) {
 		r := mustRedactor(t, translog.Policy{Default: translog.ModeMask})
-		if got := r.Mode("title", "properties.title"); got != translog.ModeMask {
+		if got := r.Mode(user, "title", "properties.title", ""); got != translog.ModeMask {
 			t.Fatalf("Mode(title) = %q, want the default mask", got)
+		}
+		if got := r.Mode(user, "emails", "contactEmail", translog.ModeKeep); got != translog.ModeKeep {
+			t.Fatalf("Mode(emails, rule keep) = %q, want the rule's keep", got)
+		}
+	})
+	t.Run("userName follows its rule", func(t *testing.T) {
+		r := mustRedactor(t, translog.Policy{UserNameRule: translog.ModeMask})
+		if got := r.UserName("Alice@Contoso.com"); got != "a***m" {
+			t.Fatalf("UserName = %q, want the rule's mask a***m", got)
+		}
+		r = mustRedactor(t, translog.Policy{UserNameRule: translog.ModeMask, Attributes: map[string]string{"userName": translog.ModeDrop}})
+		if got := r.UserName("alice@contoso.com"); got != "" {
+			t.Fatalf("UserName = %q, want it dropped", got)
 		}
 	})
 }
@@ -181,7 +206,7 @@ func TestPolicyValidate(t *testing.T) {
 		{"every problem at once", translog.Policy{
 			Default:    "scramble",
 			Attributes: map[string]string{"b": "hide", "a": "show", "c": translog.ModeHash},
-		}, []string{`default: must be one of keep, mask, hash, not "scramble"`, `attributes.a:`, `attributes.b:`}},
+		}, []string{`default: must be one of keep, mask, hash, drop, not "scramble"`, `attributes.a:`, `attributes.b:`}},
 		{"empty name", translog.Policy{Attributes: map[string]string{"": translog.ModeHash}}, []string{"empty name"}},
 	}
 	for _, tt := range tests {

@@ -37,10 +37,13 @@ func (l *Logger) Find(q Query) []Record {
 		limit = DefaultLimit
 	}
 	red := l.Redactor()
-	keep := red.Mode("userName", "userName") == ModeKeep
+	keep := red.UserNameMode() == ModeKeep
 	userName := q.UserName
 	if userName != "" {
-		userName = red.UserName(userName)
+		if red.UserNameMode() == ModeDrop {
+			return nil // records carry no userName to compare
+		}
+		userName = Cut(red.UserName(userName), l.setup.Load().maxValue) // as SetUserName keeps it
 	}
 	var out []Record
 	l.ring.scan(func(rec *Record) bool {

@@ -41,31 +41,52 @@ const (
 
 // Record is one finished translation: what one SCIM request became in portal calls. Every value that
 // may be personal data (UserName, Change.Old and Change.New, and the raw values inside Error texts)
-// is already redacted by the policy. A Record is immutable once the Logger has it.
+// is already redacted by the policy, and every text is cut to the configured maxValueBytes. A Record
+// is immutable once the Logger has it.
 type Record struct {
-	Time         time.Time     // when the request started
-	RequestID    string        // the X-Request-Id of the SCIM request
-	Token        string        // the name of the bearer token that authenticated it
-	Op           string        // OpCreate, OpReplace, ...
-	ResourceType string        // ResourceUser or ResourceGroup
-	SCIMID       string        // the SCIM id, when known
-	UserName     string        // the SCIM userName of a User request, redacted; empty for groups
-	Changes      []Change      // the SCIM attributes that changed and the portal fields they became
-	Calls        []Call        // every portal call, in the order they finished
-	Outcome      string        // OutcomeCreated, ...
-	Status       int           // the HTTP status answered to the SCIM client
-	Duration     time.Duration // from start to answer
-	DryRun       bool          // dry-run mode: no portal write was sent
-	Error        string        // the error detail, when one was answered
+	Time         time.Time // when the request started
+	RequestID    string    // the X-Request-Id of the SCIM request
+	Token        string    // the name of the bearer token that authenticated it
+	Op           string    // OpCreate, OpReplace, ...
+	ResourceType string    // ResourceUser or ResourceGroup
+	SCIMID       string    // the SCIM id, when known
+	PortalID     int64     // the portal's key of the resource (idUser, idGroup), when known
+	UserName     string    // the SCIM userName of a User request, redacted; empty for groups
+	Changes      []Change  // the SCIM attributes that changed and the portal fields they became
+	Members      []Member  // the member changes of a group request (at most MaxListed)
+	Calls        []Call    // the portal calls, in the order they finished (at most MaxListed)
+	// MembersOmitted and CallsOmitted count the member changes and calls beyond MaxListed.
+	MembersOmitted int
+	CallsOmitted   int
+	Outcome        string        // OutcomeCreated, ...
+	Status         int           // the HTTP status answered to the SCIM client
+	Duration       time.Duration // from start to answer
+	DryRun         bool          // dry-run mode: no portal write was sent
+	Error          string        // the error detail, when one was answered
 }
 
 // Change is one translated value: SCIM attribute SCIM became portal field Portal ("properties.<key>"
-// for a custom property), Old and New redacted (nil: unset, or cleared).
+// for a custom property), Old and New redacted (nil: unset, or cleared, or dropped) under the mode
+// Redact.
 type Change struct {
 	SCIM   string
 	Portal string
 	Old    any
 	New    any
+	Redact string // the mode the values are shown under: ModeKeep, ModeMask, ModeHash or ModeDrop
+}
+
+// Member operations (Member.Op).
+const (
+	MemberAdd    = "add"
+	MemberRemove = "remove"
+)
+
+// Member is one member change of a group: the user added or removed, by SCIM id and portal key.
+type Member struct {
+	Op     string // MemberAdd or MemberRemove
+	SCIMID string // the user's SCIM id
+	IDUser int64  // the user's portal key
 }
 
 // Call is one call to the portal (one attempt: a retried call gives one Call per attempt).
@@ -73,6 +94,9 @@ type Call struct {
 	Op           string        // the portal operation (config.OpCreateUser, ...)
 	Method       string        // the HTTP method
 	PathTemplate string        // the configured path, placeholders unfilled: "/api/usersync/v1/users({idUser})"
+	Path         string        // the path called, ids filled in, no query: "/api/usersync/v1/users(34)"
+	IDUser       int64         // the portal user the call was for; 0 when none
+	IDGroup      int64         // the portal group the call was for; 0 when none
 	Status       int           // the portal's HTTP status; 0 when no answer came
 	Duration     time.Duration // the attempt's duration
 	Attempt      int           // 1 for the first attempt
@@ -90,9 +114,13 @@ type recordJSON struct {
 	Op           string       `json:"op"`
 	ResourceType string       `json:"resourceType,omitempty"`
 	SCIMID       string       `json:"scimId,omitempty"`
+	PortalID     int64        `json:"portalId,omitempty"`
 	UserName     string       `json:"userName,omitempty"`
 	Changes      []changeJSON `json:"changes"`
+	Members      []memberJSON `json:"members,omitempty"`
 	Calls        []callJSON   `json:"calls"`
+	MembersOmit  int          `json:"membersOmitted,omitempty"`
+	CallsOmit    int          `json:"callsOmitted,omitempty"`
 	Outcome      string       `json:"outcome"`
 	Status       int          `json:"status"`
 	DurationMS   float64      `json:"durationMs"`
@@ -105,12 +133,22 @@ type changeJSON struct {
 	Portal string `json:"portal"`
 	Old    any    `json:"old"`
 	New    any    `json:"new"`
+	Redact string `json:"redact,omitempty"`
+}
+
+type memberJSON struct {
+	Op     string `json:"op"`
+	SCIMID string `json:"scimId"`
+	IDUser int64  `json:"idUser"`
 }
 
 type callJSON struct {
 	Op         string  `json:"op"`
 	Method     string  `json:"method"`
 	Path       string  `json:"path"`
+	Resolved   string  `json:"resolvedPath,omitempty"`
+	IDUser     int64   `json:"idUser,omitempty"`
+	IDGroup    int64   `json:"idGroup,omitempty"`
 	Status     int     `json:"status"`
 	DurationMS float64 `json:"durationMs"`
 	Attempt    int     `json:"attempt"`
@@ -121,15 +159,20 @@ type callJSON struct {
 func (r Record) MarshalJSON() ([]byte, error) {
 	out := recordJSON{
 		Time: r.Time, RequestID: r.RequestID, Token: r.Token, Op: r.Op, ResourceType: r.ResourceType,
-		SCIMID: r.SCIMID, UserName: r.UserName, Outcome: r.Outcome, Status: r.Status,
+		SCIMID: r.SCIMID, PortalID: r.PortalID, UserName: r.UserName, Outcome: r.Outcome, Status: r.Status,
 		DurationMS: milliseconds(r.Duration), DryRun: r.DryRun, Error: r.Error,
+		MembersOmit: r.MembersOmitted, CallsOmit: r.CallsOmitted,
 		Changes: make([]changeJSON, len(r.Changes)), Calls: make([]callJSON, len(r.Calls)),
 	}
 	for i, c := range r.Changes {
 		out.Changes[i] = changeJSON(c)
 	}
+	for _, m := range r.Members {
+		out.Members = append(out.Members, memberJSON(m))
+	}
 	for i, c := range r.Calls {
-		out.Calls[i] = callJSON{Op: c.Op, Method: c.Method, Path: c.PathTemplate, Status: c.Status,
+		out.Calls[i] = callJSON{Op: c.Op, Method: c.Method, Path: c.PathTemplate, Resolved: c.Path,
+			IDUser: c.IDUser, IDGroup: c.IDGroup, Status: c.Status,
 			DurationMS: milliseconds(c.Duration), Attempt: c.Attempt, Error: c.Error}
 	}
 	return json.Marshal(out)
@@ -143,13 +186,21 @@ func (r *Record) marshalFields(enc zapcore.ObjectEncoder) error {
 	enc.AddString("op", r.Op)
 	addString(enc, "resourceType", r.ResourceType)
 	addString(enc, "scimId", r.SCIMID)
+	addInt64(enc, "portalId", r.PortalID)
 	addString(enc, "userName", r.UserName)
-	if err := enc.AddArray("changes", changes(r.Changes)); err != nil {
+	if err := enc.AddArray("changes", objects[Change, *Change](r.Changes)); err != nil {
 		return err
 	}
-	if err := enc.AddArray("calls", calls(r.Calls)); err != nil {
+	if len(r.Members) > 0 {
+		if err := enc.AddArray("members", objects[Member, *Member](r.Members)); err != nil {
+			return err
+		}
+	}
+	if err := enc.AddArray("calls", objects[Call, *Call](r.Calls)); err != nil {
 		return err
 	}
+	addInt64(enc, "membersOmitted", int64(r.MembersOmitted))
+	addInt64(enc, "callsOmitted", int64(r.CallsOmitted))
 	enc.AddString("outcome", r.Outcome)
 	enc.AddInt("status", r.Status)
 	enc.AddFloat64("durationMs", milliseconds(r.Duration))
@@ -168,14 +219,33 @@ func addString(enc zapcore.ObjectEncoder, key, v string) {
 	}
 }
 
-type changes []Change
+// addInt64 adds a non-zero integer field.
+func addInt64(enc zapcore.ObjectEncoder, key string, v int64) {
+	if v != 0 {
+		enc.AddInt64(key, v)
+	}
+}
 
-func (cs changes) MarshalLogArray(enc zapcore.ArrayEncoder) error {
-	for i := range cs {
-		if err := enc.AppendObject(&cs[i]); err != nil {
+// objects is a slice logged as a zap array of objects.
+type objects[T any, P interface {
+	*T
+	zapcore.ObjectMarshaler
+}] []T
+
+func (os objects[T, P]) MarshalLogArray(enc zapcore.ArrayEncoder) error {
+	for i := range os {
+		if err := enc.AppendObject(P(&os[i])); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// MarshalLogObject makes a Member a zap object.
+func (m *Member) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	enc.AddString("op", m.Op)
+	enc.AddString("scimId", m.SCIMID)
+	enc.AddInt64("idUser", m.IDUser)
 	return nil
 }
 
@@ -186,7 +256,11 @@ func (c *Change) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	if err := addValue(enc, "old", c.Old); err != nil {
 		return err
 	}
-	return addValue(enc, "new", c.New)
+	if err := addValue(enc, "new", c.New); err != nil {
+		return err
+	}
+	addString(enc, "redact", c.Redact)
+	return nil
 }
 
 // addValue adds a redacted value with a typed encoder call; only values that are neither nil,
@@ -213,22 +287,14 @@ func addValue(enc zapcore.ObjectEncoder, key string, v any) error {
 	return nil
 }
 
-type calls []Call
-
-func (cs calls) MarshalLogArray(enc zapcore.ArrayEncoder) error {
-	for i := range cs {
-		if err := enc.AppendObject(&cs[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // MarshalLogObject makes a Call a zap object.
 func (c *Call) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("op", c.Op)
 	enc.AddString("method", c.Method)
 	enc.AddString("path", c.PathTemplate)
+	addString(enc, "resolvedPath", c.Path)
+	addInt64(enc, "idUser", c.IDUser)
+	addInt64(enc, "idGroup", c.IDGroup)
 	enc.AddInt("status", c.Status)
 	enc.AddFloat64("durationMs", milliseconds(c.Duration))
 	enc.AddInt("attempt", c.Attempt)

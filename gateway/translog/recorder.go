@@ -20,9 +20,10 @@ const minScrubLen = 3
 // call FromContext(ctx).AddCall(...) whether or not the request is recorded. Values are redacted as
 // they arrive, with the policy in force when the request started.
 type Recorder struct {
-	logger *Logger
-	red    *Redactor
-	reads  bool
+	logger   *Logger
+	red      *Redactor
+	reads    bool
+	maxValue int // Config.MaxValueBytes in force when the request started
 
 	mu      sync.Mutex
 	rec     Record
@@ -70,28 +71,43 @@ func (r *Recorder) SetSCIMID(id string) {
 	r.mu.Unlock()
 }
 
+// SetPortalID sets the portal's key of the resource (idUser or idGroup).
+func (r *Recorder) SetPortalID(id int64) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.rec.PortalID = id
+	r.mu.Unlock()
+}
+
 // SetUserName sets the SCIM userName of the user, redacted as Redactor.UserName shows it.
 func (r *Recorder) SetUserName(userName string) {
 	if r == nil {
 		return
 	}
-	shown := r.red.UserName(userName)
+	shown := Cut(r.red.UserName(userName), r.maxValue)
 	r.mu.Lock()
 	r.rec.UserName = shown
 	r.remember(userName, shown)
 	r.mu.Unlock()
 }
 
-// AddChanges appends the translator's explanation of what changed, each value redacted with the
-// stricter of the policy's mode and the mapping rule's.
+// AddChanges appends the translator's explanation of what changed, each value redacted under the
+// policy's mode for it (Redactor.Mode, given the mapping rule's redact) and cut to maxValueBytes. The
+// changes are those of the record's resource type: call SetOperation first.
 func (r *Recorder) AddChanges(changes ...translator.FieldChange) {
 	if r == nil || len(changes) == 0 {
 		return
 	}
+	r.mu.Lock()
+	resourceType := r.rec.ResourceType
+	r.mu.Unlock()
 	out := make([]Change, len(changes))
 	for i, fc := range changes {
-		mode := stricter(r.red.Mode(fc.SCIM, fc.Portal), fc.Redact)
-		out[i] = Change{SCIM: fc.SCIM, Portal: fc.Portal, Old: r.red.Apply(mode, fc.Old), New: r.red.Apply(mode, fc.New)}
+		mode := r.red.Mode(resourceType, fc.SCIM, fc.Portal, fc.Redact)
+		out[i] = Change{SCIM: fc.SCIM, Portal: fc.Portal, Redact: mode,
+			Old: cutValue(r.red.Apply(mode, fc.Old), r.maxValue), New: cutValue(r.red.Apply(mode, fc.New), r.maxValue)}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -100,6 +116,9 @@ func (r *Recorder) AddChanges(changes ...translator.FieldChange) {
 	}
 	r.rec.Changes = append(r.rec.Changes, out...)
 	for i, fc := range changes {
+		if out[i].Redact == ModeKeep {
+			continue // shown as is (cut at most): nothing to scrub
+		}
 		if s, ok := fc.Old.(string); ok {
 			r.remember(s, out[i].Old)
 		}
@@ -112,22 +131,51 @@ func (r *Recorder) AddChanges(changes ...translator.FieldChange) {
 // remember keeps a redacted raw value for scrubbing; r.mu is held.
 func (r *Recorder) remember(raw string, shown any) {
 	s, _ := shown.(string)
+	if shown == nil {
+		s = "[dropped]"
+	}
 	if len(raw) < minScrubLen || s == raw {
 		return
 	}
 	r.secrets = append(r.secrets, secret{raw: raw, shown: s})
 }
 
-// AddCall appends one portal call. Calls added after Finish are dropped.
+// AddCall appends one portal call; beyond MaxListed calls it is only counted. Calls added after
+// Finish are dropped.
 func (r *Recorder) AddCall(c Call) {
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
-	if !r.done {
+	switch {
+	case r.done:
+	case len(r.rec.Calls) >= MaxListed:
+		r.rec.CallsOmitted++
+	default:
 		r.rec.Calls = append(r.rec.Calls, c)
 	}
 	r.mu.Unlock()
+}
+
+// AddMembers appends the member changes of a group request (op MemberAdd or MemberRemove, each
+// user by SCIM id and portal key); beyond MaxListed they are only counted.
+func (r *Recorder) AddMembers(op string, members ...Member) {
+	if r == nil || len(members) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return
+	}
+	for _, m := range members {
+		if len(r.rec.Members) >= MaxListed {
+			r.rec.MembersOmitted++
+			continue
+		}
+		m.Op, m.SCIMID = op, Cut(m.SCIMID, r.maxValue)
+		r.rec.Members = append(r.rec.Members, m)
+	}
 }
 
 // SetOutcome sets the outcome (OutcomeCreated, ...).
@@ -198,6 +246,12 @@ func (r *Recorder) Finish(status int) (Record, bool) {
 		for i := range rec.Calls {
 			rec.Calls[i].Error = scrub(rec.Calls[i].Error)
 		}
+	}
+	r.secrets = nil
+	// Cut after scrubbing: a cut through a raw value would leave its start unscrubbed.
+	rec.RequestID, rec.SCIMID, rec.Error = Cut(rec.RequestID, r.maxValue), Cut(rec.SCIMID, r.maxValue), Cut(rec.Error, r.maxValue)
+	for i := range rec.Calls {
+		rec.Calls[i].Error = Cut(rec.Calls[i].Error, r.maxValue)
 	}
 	r.mu.Unlock()
 
