@@ -174,8 +174,10 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 	if rp.err == nil && isWrite(r.Method) && s.draws.hit(f.SlowCommitRate) {
 		sleep(r.Context(), time.Duration(f.SlowCommitMs)*time.Millisecond)
 	}
-	s.write(w, rp, f.HTMLErrors)
+	// Counted before the answer is written, so that a client that has its answer also sees the call
+	// in /_sim/stats (a test snapshotting the counts right after a call must not miss it).
 	s.stats.add(r.Method, rt.id, rp.status)
+	s.write(w, rp, f.HTMLErrors)
 }
 
 // answer returns the answer of an API call that was not dropped. A panic of a handler is answered
