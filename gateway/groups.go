@@ -282,7 +282,7 @@ func (h *groups) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := record(c)
+	rec := reqOf(c).rec
 	ng, changes, err := l.Mapping.ToPortalGroup(req)
 	if err != nil {
 		return err
@@ -379,7 +379,7 @@ func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng
 func (h *groups) created(c echo.Context, l *Live, g translator.PortalGroup, members []translator.PortalMember, name, fp, outcome string) (int, string, []byte, error) {
 	ctx := createContext(c)
 	h.s.createOutcome(c, translog.ResourceGroup, outcome)
-	record(c).SetSCIMID(g.GUIDGroup)
+	reqOf(c).rec.SetSCIMID(g.GUIDGroup)
 	groupKind.recordCreate(ctx, h.s, name, fp, g)
 	if err := h.addMembers(ctx, l, g, members); err != nil {
 		return 0, "", nil, err
@@ -391,10 +391,10 @@ func (h *groups) created(c echo.Context, l *Live, g translator.PortalGroup, memb
 	if err != nil {
 		return 0, "", nil, err
 	}
-	c.Set(deliveredKey, func() {
+	reqOf(c).onDelivered = func() {
 		h.s.storeErr(h.s.writeCreateRecord(ctx, store.Group, name,
 			store.CreateRecord{Fingerprint: fp, ID: g.GUIDGroup, Delivered: true}))
-	})
+	}
 	return http.StatusCreated, baseURL(c) + "/Groups/" + g.GUIDGroup, b, nil
 }
 
@@ -474,7 +474,7 @@ type memberPlan struct {
 // answer of a dry run.
 func (h *groups) update(c echo.Context, l *Live, g translator.PortalGroup, diff translator.GroupDiff, desired translator.Resource, okStatus int) error {
 	ctx := c.Request().Context()
-	rec := record(c)
+	rec := reqOf(c).rec
 	rec.AddChanges(diff.Changes...)
 	patch := diff.Patch
 	var changes translator.MemberChanges
@@ -783,7 +783,7 @@ func (h *groups) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := record(c)
+	rec := reqOf(c).rec
 	if l.DryRun {
 		rec.SetDryRun(true)
 		rec.SetOutcome(translog.OutcomeDryRun)

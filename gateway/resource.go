@@ -400,7 +400,7 @@ func judgeCreate[P any](c echo.Context, s *Server, k *resourceKind[P], fp string
 	pc.restore()
 	k.remember(ctx, s, existing)
 	s.createOutcome(c, k.resource, translog.OutcomeConflict)
-	record(c).SetSCIMID(k.guid(existing))
+	reqOf(c).rec.SetSCIMID(k.guid(existing))
 	return existing, createConflict, nil
 }
 

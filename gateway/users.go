@@ -174,7 +174,7 @@ func (h *users) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := record(c)
+	rec := reqOf(c).rec
 	rec.SetUserName(req.Str("userName"))
 	nu, changes, err := l.Mapping.ToPortalUser(req)
 	if err != nil {
@@ -284,17 +284,17 @@ func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu 
 func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login, fp, outcome string) (int, string, []byte, error) {
 	ctx := createContext(c)
 	h.s.createOutcome(c, translog.ResourceUser, outcome)
-	record(c).SetSCIMID(u.GUIDUser)
+	reqOf(c).rec.SetSCIMID(u.GUIDUser)
 	userKind.recordCreate(ctx, h.s, login, fp, u)
 	res := h.render(c, l, u)
 	b, err := json.Marshal(res)
 	if err != nil {
 		return 0, "", nil, err
 	}
-	c.Set(deliveredKey, func() {
+	reqOf(c).onDelivered = func() {
 		h.s.storeErr(h.s.writeCreateRecord(ctx, store.User, login,
 			store.CreateRecord{Fingerprint: fp, ID: u.GUIDUser, Delivered: true}))
-	})
+	}
 	return http.StatusCreated, baseURL(c) + "/Users/" + u.GUIDUser, b, nil
 }
 
@@ -379,7 +379,7 @@ func (h *users) replace(c echo.Context) error {
 // the request recomputes the difference and converges.
 func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired translator.Resource, okStatus int) error {
 	ctx := c.Request().Context()
-	rec := record(c)
+	rec := reqOf(c).rec
 	rec.SetUserName(desired.Str("userName"))
 	diff, err := l.Mapping.Diff(u, desired)
 	if err != nil {
@@ -467,7 +467,7 @@ func (h *users) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := record(c)
+	rec := reqOf(c).rec
 	rec.SetUserName(h.render(c, l, u).Str("userName"))
 	if l.DryRun {
 		rec.SetDryRun(true)
@@ -565,7 +565,7 @@ func hashHex(s string) string {
 // createOutcome counts a create's outcome and notes it in the translation record.
 func (s *Server) createOutcome(c echo.Context, resource, outcome string) {
 	s.metrics.CreateOutcome(resource, outcome)
-	record(c).SetOutcome(outcome)
+	reqOf(c).rec.SetOutcome(outcome)
 }
 
 // storeErr counts and logs a store failure: the request goes on without the cache.
