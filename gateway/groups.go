@@ -191,7 +191,7 @@ func (h *groups) shownMembers(ctx context.Context, l *Live, idGroup int64) ([]tr
 // one getUser per member not settled by the first page.
 func deletedAmong(ctx context.Context, l *Live, members []translator.PortalMember) (map[int64]bool, error) {
 	disabled := []translator.PortalFilter{{Field: translator.FieldEnabled, Value: false}}
-	first, err := l.Portal.ListUsers(ctx, disabled, translator.Page{Top: portalPageSize})
+	first, err := l.Users.ListUsers(ctx, disabled, translator.Page{Top: portalPageSize})
 	if err != nil {
 		return nil, err
 	}
@@ -214,14 +214,14 @@ func deletedAmong(ctx context.Context, l *Live, members []translator.PortalMembe
 	pages := (first.Count - 1) / size // after the first
 	if pages <= len(members) {
 		err = bounded(ctx, pages, memberConcurrency, func(ctx context.Context, i int) error {
-			list, err := l.Portal.ListUsers(ctx, disabled, translator.Page{Top: size, Skip: (i + 1) * size})
+			list, err := l.Users.ListUsers(ctx, disabled, translator.Page{Top: size, Skip: (i + 1) * size})
 			note(list.Users)
 			return err
 		})
 		return deleted, err
 	}
 	err = bounded(ctx, len(members), memberConcurrency, func(ctx context.Context, i int) error {
-		u, err := l.Portal.GetUser(ctx, members[i].IDUser)
+		u, err := l.Users.GetUser(ctx, members[i].IDUser)
 		if translator.ErrorCode(err) == translator.ENotFound {
 			return nil
 		}
@@ -235,7 +235,7 @@ func deletedAmong(ctx context.Context, l *Live, members []translator.PortalMembe
 // the other pages are read concurrently. A member seen on two pages (the list moved while it was
 // read) is kept once.
 func (h *groups) members(ctx context.Context, l *Live, idGroup int64) ([]translator.PortalMember, error) {
-	first, err := l.Portal.ListMembers(ctx, idGroup, translator.Page{Top: portalPageSize})
+	first, err := l.Groups.ListMembers(ctx, idGroup, translator.Page{Top: portalPageSize})
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (h *groups) members(ctx context.Context, l *Live, idGroup int64) ([]transla
 	pages := make([][]translator.PortalMember, (first.Count+size-1)/size)
 	pages[0] = first.Members
 	err = bounded(ctx, len(pages)-1, memberConcurrency, func(ctx context.Context, i int) error {
-		list, err := l.Portal.ListMembers(ctx, idGroup, translator.Page{Top: size, Skip: (i + 1) * size})
+		list, err := l.Groups.ListMembers(ctx, idGroup, translator.Page{Top: size, Skip: (i + 1) * size})
 		pages[i+1] = list.Members
 		return err
 	})
@@ -341,7 +341,7 @@ func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng
 	// The pending record is written while the portal works (see users.createOnce).
 	pc := h.s.beginCreate(ctx, store.Group, name, fp)
 
-	g, err := l.Portal.CreateGroup(ctx, ng)
+	g, err := l.Groups.CreateGroup(ctx, ng)
 	pc.wait()
 	switch translator.ErrorCode(err) {
 	case "":
@@ -516,7 +516,7 @@ func (h *groups) update(c echo.Context, l *Live, g translator.PortalGroup, diff 
 		return writeSCIM(c, okStatus, res)
 	}
 	if !patch.Empty() {
-		updated, err := l.Portal.UpdateGroup(ctx, g.IDGroup, patch)
+		updated, err := l.Groups.UpdateGroup(ctx, g.IDGroup, patch)
 		if err != nil {
 			return h.portalErr(l, err)
 		}
@@ -717,7 +717,7 @@ func (h *groups) removalKeys(ctx context.Context, l *Live, ids []string) ([]int6
 			keys[i] = key
 			return nil
 		}
-		list, err := l.Portal.ListUsers(ctx, []translator.PortalFilter{{Field: translator.FieldGUIDUser, Value: id}}, translator.Page{Top: 2})
+		list, err := l.Users.ListUsers(ctx, []translator.PortalFilter{{Field: translator.FieldGUIDUser, Value: id}}, translator.Page{Top: 2})
 		if err != nil {
 			return err
 		}
@@ -745,7 +745,7 @@ func (h *groups) removalKeys(ctx context.Context, l *Live, ids []string) ([]int6
 // user deleted from the portal since it was validated is 400 invalidValue naming it.
 func (h *groups) addMembers(ctx context.Context, l *Live, g translator.PortalGroup, members []translator.PortalMember) error {
 	return bounded(ctx, len(members), memberConcurrency, func(ctx context.Context, i int) error {
-		err := l.Portal.AddMember(ctx, g.IDGroup, members[i].IDUser)
+		err := l.Groups.AddMember(ctx, g.IDGroup, members[i].IDUser)
 		if translator.ErrorCode(err) != translator.ENotFound {
 			return err
 		}
@@ -760,7 +760,7 @@ func (h *groups) addMembers(ctx context.Context, l *Live, g translator.PortalGro
 // a member (or no longer a user) succeeds.
 func (h *groups) removeMembers(ctx context.Context, l *Live, g translator.PortalGroup, idUsers []int64) error {
 	return bounded(ctx, len(idUsers), memberConcurrency, func(ctx context.Context, i int) error {
-		err := l.Portal.RemoveMember(ctx, g.IDGroup, idUsers[i])
+		err := l.Groups.RemoveMember(ctx, g.IDGroup, idUsers[i])
 		if translator.ErrorCode(err) != translator.ENotFound {
 			return err
 		}
@@ -791,7 +791,7 @@ func (h *groups) delete(c echo.Context) error {
 		return noContent(c)
 	}
 	rec.SetOutcome(translog.OutcomeDeleted)
-	if err := l.Portal.DeleteGroup(ctx, g.IDGroup); err != nil && translator.ErrorCode(err) != translator.ENotFound {
+	if err := l.Groups.DeleteGroup(ctx, g.IDGroup); err != nil && translator.ErrorCode(err) != translator.ENotFound {
 		return h.portalErr(l, err)
 	}
 	h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.Group, g.GUIDGroup))

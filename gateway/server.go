@@ -32,7 +32,9 @@ type Limits struct {
 // takes the Live current when it starts and keeps it to the end, so requests in flight finish on the
 // old set.
 type Live struct {
-	Portal      Portal
+	Users       UserPortal
+	Groups      GroupPortal
+	Switches    Switches
 	Mapping     *translator.Mapping
 	PublicURL   string // base of meta.location; empty: from the request
 	DryRun      bool

@@ -131,7 +131,7 @@ func (h *users) render(c echo.Context, l *Live, u translator.PortalUser) transla
 func (h *users) resource(c echo.Context, l *Live, u translator.PortalUser, proj translator.Projection) (translator.Resource, error) {
 	res := h.render(c, l, u)
 	if proj.Requested("groups") {
-		groups, err := userGroups(c.Request().Context(), l.Portal, u.IDUser)
+		groups, err := userGroups(c.Request().Context(), l.Users, u.IDUser)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +145,7 @@ func (h *users) resource(c echo.Context, l *Live, u translator.PortalUser, proj 
 }
 
 // userGroups lists every group of a portal user.
-func userGroups(ctx context.Context, p Portal, idUser int64) ([]translator.PortalGroup, error) {
+func userGroups(ctx context.Context, p UserPortal, idUser int64) ([]translator.PortalGroup, error) {
 	var out []translator.PortalGroup
 	for skip := 0; ; {
 		list, err := p.ListUserGroups(ctx, idUser, translator.Page{Top: portalPageSize, Skip: skip})
@@ -244,7 +244,7 @@ func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu 
 	// The pending record is written while the portal works (a Redis round trip against a portal call).
 	pc := h.s.beginCreate(ctx, store.User, login, fp)
 
-	u, err := l.Portal.CreateUser(ctx, nu)
+	u, err := l.Users.CreateUser(ctx, nu)
 	pc.wait()
 	switch translator.ErrorCode(err) {
 	case "":
@@ -314,16 +314,16 @@ func (h *users) restore(c echo.Context, l *Live, u translator.PortalUser, req tr
 		patch.Properties = map[string]any{}
 	}
 	patch.Properties[translator.DeletedProperty] = nil
-	updated, err := l.Portal.UpdateUser(ctx, u.IDUser, patch)
+	updated, err := l.Users.UpdateUser(ctx, u.IDUser, patch)
 	if err != nil {
 		return 0, "", nil, h.portalErr(l, err)
 	}
 	enable := diff.Active == nil || *diff.Active
 	if enable != updated.Enabled {
 		if enable {
-			err = l.Portal.EnableUser(ctx, u.IDUser)
+			err = l.Users.EnableUser(ctx, u.IDUser)
 		} else {
-			err = l.Portal.DisableUser(ctx, u.IDUser)
+			err = l.Users.DisableUser(ctx, u.IDUser)
 		}
 		if err != nil {
 			return 0, "", nil, h.portalErr(l, err)
@@ -408,7 +408,7 @@ func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired
 		return h.answerUpdate(c, okStatus, res)
 	}
 	if !diff.Patch.Empty() {
-		updated, err := l.Portal.UpdateUser(ctx, u.IDUser, diff.Patch)
+		updated, err := l.Users.UpdateUser(ctx, u.IDUser, diff.Patch)
 		if err != nil {
 			return h.portalErr(l, err)
 		}
@@ -418,9 +418,9 @@ func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired
 	}
 	if diff.Active != nil {
 		if *diff.Active {
-			err = l.Portal.EnableUser(ctx, u.IDUser)
+			err = l.Users.EnableUser(ctx, u.IDUser)
 		} else {
-			err = l.Portal.DisableUser(ctx, u.IDUser)
+			err = l.Users.DisableUser(ctx, u.IDUser)
 		}
 		if err != nil {
 			return h.portalErr(l, err)
@@ -477,18 +477,18 @@ func (h *users) delete(c echo.Context) error {
 	}
 	if l.OnDelete == OnDeleteDelete {
 		rec.SetOutcome(translog.OutcomeDeleted)
-		if err := l.Portal.DeleteUser(ctx, u.IDUser); err != nil && translator.ErrorCode(err) != translator.ENotFound {
+		if err := l.Users.DeleteUser(ctx, u.IDUser); err != nil && translator.ErrorCode(err) != translator.ENotFound {
 			return h.portalErr(l, err)
 		}
 		h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.User, u.GUIDUser))
 	} else {
 		rec.SetOutcome(translog.OutcomeDisabled)
 		if u.Enabled {
-			if err := l.Portal.DisableUser(ctx, u.IDUser); err != nil {
+			if err := l.Users.DisableUser(ctx, u.IDUser); err != nil {
 				return h.portalErr(l, err)
 			}
 		}
-		if _, err := l.Portal.UpdateUser(ctx, u.IDUser, translator.Patch{Properties: map[string]any{translator.DeletedProperty: true}}); err != nil {
+		if _, err := l.Users.UpdateUser(ctx, u.IDUser, translator.Patch{Properties: map[string]any{translator.DeletedProperty: true}}); err != nil {
 			return h.portalErr(l, err)
 		}
 	}
@@ -516,7 +516,7 @@ func (h *users) portalErr(l *Live, err error) error {
 // needs is switched off in config.
 func requireEndpoints(l *Live, ops ...string) error {
 	for _, op := range ops {
-		if !l.Portal.Endpoint(op) {
+		if !l.Switches.Endpoint(op) {
 			return &translator.Error{Code: translator.EUnavailable, RetryAfter: disabledRetryAfter,
 				Message: fmt.Sprintf("the portal endpoint upstream.endpoints.%s is disabled in config; the request was not sent", op)}
 		}

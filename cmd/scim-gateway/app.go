@@ -22,8 +22,12 @@ import (
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
 
-// The portal client is what the gateway calls the portal through.
-var _ gateway.Portal = (*upstream.Client)(nil)
+// The portal client is what the gateway calls the portal through, for each capability it asks for.
+var (
+	_ gateway.UserPortal  = (*upstream.Client)(nil)
+	_ gateway.GroupPortal = (*upstream.Client)(nil)
+	_ gateway.Switches    = (*upstream.Client)(nil)
+)
 
 // AppOptions are what an App needs beyond its configuration.
 type AppOptions struct {
@@ -177,7 +181,9 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 		return nil, nil, err
 	}
 	return &gateway.Live{
-		Portal:      client,
+		Users:       client,
+		Groups:      client,
+		Switches:    client,
 		Mapping:     mapping,
 		PublicURL:   cfg.Server.PublicURL,
 		DryRun:      cfg.DryRun,
