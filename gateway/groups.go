@@ -12,7 +12,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/translator"
@@ -297,9 +296,9 @@ func (h *groups) create(c echo.Context) error {
 	}
 	name := strings.ToLower(ng.Name)
 	if !l.DryRun {
-		needed := []string{config.OpCreateGroup}
+		needed := []string{OpCreateGroup}
 		if len(ids) > 0 {
-			needed = append(needed, config.OpAddMember)
+			needed = append(needed, OpAddMember)
 		}
 		if err := requireEndpoints(l, needed...); err != nil {
 			return err
@@ -483,16 +482,16 @@ func (h *groups) update(c echo.Context, l *Live, g translator.PortalGroup, diff 
 	}
 	var needed []string
 	if !patch.Empty() {
-		needed = append(needed, config.OpUpdateGroup)
+		needed = append(needed, OpUpdateGroup)
 	}
 	if changes.RemoveAll {
-		needed = append(needed, config.OpListMembers, config.OpRemoveMember)
+		needed = append(needed, OpListMembers, OpRemoveMember)
 	}
 	if len(changes.Remove) > 0 {
-		needed = append(needed, config.OpRemoveMember)
+		needed = append(needed, OpRemoveMember)
 	}
 	if len(changes.Add) > 0 {
-		needed = append(needed, config.OpAddMember)
+		needed = append(needed, OpAddMember)
 	}
 	if err := requireEndpoints(l, needed...); err != nil {
 		return err
@@ -776,7 +775,7 @@ func (h *groups) removeMembers(ctx context.Context, l *Live, g translator.Portal
 // deleteGroup switch freezes it.
 func (h *groups) delete(c echo.Context) error {
 	l, ctx := liveOf(c), c.Request().Context()
-	if err := requireEndpoints(l, config.OpDeleteGroup); err != nil {
+	if err := requireEndpoints(l, OpDeleteGroup); err != nil {
 		return err
 	}
 	g, err := h.byID(ctx, l, c.Param("id"))

@@ -39,3 +39,31 @@ type Switches interface {
 	// Endpoint reports whether a portal operation (OpCreateUser...) is switched on.
 	Endpoint(op string) (enabled bool)
 }
+
+// The portal operations whose switches the gateway asks about (Switches.Endpoint): the keys of
+// upstream.endpoints. cmd/scim-gateway checks that they are the portal client's operation names.
+const (
+	OpCreateUser     = "createUser"
+	OpGetUser        = "getUser"
+	OpListUsers      = "listUsers"
+	OpUpdateUser     = "updateUser"
+	OpDisableUser    = "disableUser"
+	OpEnableUser     = "enableUser"
+	OpDeleteUser     = "deleteUser"
+	OpListUserGroups = "listUserGroups"
+	OpCreateGroup    = "createGroup"
+	OpGetGroup       = "getGroup"
+	OpListGroups     = "listGroups"
+	OpUpdateGroup    = "updateGroup"
+	OpDeleteGroup    = "deleteGroup"
+	OpListMembers    = "listMembers"
+	OpAddMember      = "addMember"
+	OpRemoveMember   = "removeMember"
+)
+
+// Operations lists every portal operation the gateway knows, in a stable order.
+var Operations = []string{
+	OpCreateUser, OpGetUser, OpListUsers, OpUpdateUser, OpDisableUser, OpEnableUser, OpDeleteUser,
+	OpCreateGroup, OpGetGroup, OpListGroups, OpUpdateGroup, OpDeleteGroup,
+	OpListMembers, OpAddMember, OpRemoveMember, OpListUserGroups,
+}

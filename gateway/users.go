@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/zap"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/translator"
@@ -191,7 +190,7 @@ func (h *users) create(c echo.Context) error {
 		c.Response().Header().Set(HeaderDryRun, "true")
 		return writeSCIM(c, http.StatusCreated, res)
 	}
-	if err := requireEndpoints(l, config.OpCreateUser); err != nil {
+	if err := requireEndpoints(l, OpCreateUser); err != nil {
 		return err
 	}
 	fp := fingerprint(nu)
@@ -302,7 +301,7 @@ func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login,
 // removed, enabled again unless the request says active false; 201 with the same id.
 func (h *users) restore(c echo.Context, l *Live, u translator.PortalUser, req translator.Resource, login, fp string) (int, string, []byte, error) {
 	ctx := createContext(c)
-	if err := requireEndpoints(l, config.OpUpdateUser, config.OpEnableUser); err != nil {
+	if err := requireEndpoints(l, OpUpdateUser, OpEnableUser); err != nil {
 		return 0, "", nil, err
 	}
 	diff, err := l.Mapping.Diff(u, req)
@@ -391,7 +390,7 @@ func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired
 	}
 	var needed []string
 	if !diff.Patch.Empty() {
-		needed = append(needed, config.OpUpdateUser)
+		needed = append(needed, OpUpdateUser)
 	}
 	if diff.Active != nil {
 		needed = append(needed, activeOp(*diff.Active))
@@ -446,9 +445,9 @@ func (h *users) answerUpdate(c echo.Context, okStatus int, res translator.Resour
 
 func activeOp(active bool) string {
 	if active {
-		return config.OpEnableUser
+		return OpEnableUser
 	}
-	return config.OpDisableUser
+	return OpDisableUser
 }
 
 // delete serves DELETE /Users/{id}: in disable mode the user is disabled, then marked deleted (in that
@@ -456,9 +455,9 @@ func activeOp(active bool) string {
 // the portal deletes it. The deleteUser switch freezes DELETE in both modes.
 func (h *users) delete(c echo.Context) error {
 	l, ctx := liveOf(c), c.Request().Context()
-	needed := []string{config.OpDeleteUser}
+	needed := []string{OpDeleteUser}
 	if l.OnDelete != OnDeleteDelete {
-		needed = append(needed, config.OpDisableUser, config.OpUpdateUser)
+		needed = append(needed, OpDisableUser, OpUpdateUser)
 	}
 	if err := requireEndpoints(l, needed...); err != nil {
 		return err
