@@ -261,7 +261,7 @@ func TestLiveChanges(t *testing.T) {
 		{"live keys only", func(c *Config) {
 			c.Logging.Level = "debug"
 			c.Server.Tokens = append(c.Server.Tokens, Token{Name: "next", Value: "next-token-0123456789"})
-			c.Upstream.Endpoints[OpDeleteUser] = Endpoint{Method: "DELETE", Path: "/x/{idUser}", Enabled: new(bool)}
+			c.Upstream.Endpoints = map[string]Endpoint{OpDeleteUser: {Method: "DELETE", Path: "/x/{idUser}", Enabled: new(bool)}}
 			c.Admin.Token = "admin-token-0123456789"
 		}, nil},
 		{"listeners and store", func(c *Config) {

@@ -87,7 +87,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 		return nil, err
 	}
 	store.RouteRedisLogs(logger)
-	a.kv, err = store.Open(cfg.Store.Redis, logger)
+	a.kv, err = store.Open(redisOptions(cfg.Store.Redis), logger)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 		}
 		trusted = append(trusted, n)
 	}
-	client, err := upstream.New(cfg.Upstream, upstream.Options{
+	client, err := upstream.New(upstreamConfig(cfg.Upstream), upstream.Options{
 		Logger:          a.logger.With(zap.String("component", "upstream")),
 		OnCall:          a.onPortalCall,
 		OnBreakerChange: a.onBreakerChange,
