@@ -304,20 +304,21 @@ func (a *App) Reload() {
 	}
 }
 
-// reload swaps in a new, valid configuration: tokens, portal client, mapping, limits, logging.
-// Requests in flight finish on the set they started with. Keys that cannot change live are logged.
-func (a *App) reload(cfg *config.Config) {
+// reload swaps in a new, valid configuration as the given version: tokens, portal client, mapping,
+// limits, logging. Requests in flight finish on the set they started with. Keys that cannot change live
+// are logged. An error leaves everything as it was (the watcher keeps the running version and retries
+// when the file is saved again).
+func (a *App) reload(cfg *config.Config, version int64) error {
 	a.mu.Lock()
 	old, oldClient := a.cfg, a.client
 	a.mu.Unlock()
-	version := a.version.Load() + 1
 	live, client, err := a.buildLive(cfg, version)
-	if err == nil {
-		err = a.translog.SetConfig(translogConfig(cfg))
-	}
 	if err != nil {
-		a.reloadFailed(err)
-		return
+		return err
+	}
+	if err := a.translog.SetConfig(translogConfig(cfg)); err != nil {
+		client.Close()
+		return err
 	}
 	for _, key := range config.LiveChanges(old, cfg) {
 		a.logger.Warn("configuration key changed but needs a restart to take effect", zap.String("key", key))
@@ -336,8 +337,9 @@ func (a *App) reload(cfg *config.Config) {
 	// The old client's idle connections go once its requests have had time to finish.
 	time.AfterFunc(old.Upstream.Timeout*2, oldClient.Close)
 	a.metrics.ConfigReload(true)
-	a.metrics.SetConfigVersion(a.version.Load())
-	a.logger.Info("configuration reloaded", zap.Int64("version", a.version.Load()))
+	a.metrics.SetConfigVersion(version)
+	a.logger.Info("configuration reloaded", zap.Int64("version", version))
+	return nil
 }
 
 func (a *App) reloadFailed(err error) {
