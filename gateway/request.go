@@ -13,9 +13,8 @@ import (
 // handlers, and read by the middleware that finishes the request. It is the only per-request value the
 // front end keeps: every part reaches it through reqOf.
 type request struct {
-	id     string // the X-Request-Id, sent back and on to the portal
-	token  string // the name of the token the request authenticated with; empty before authentication
-	tenant string // the tenant the token belongs to; empty before authentication
+	id    string // the X-Request-Id, sent back and on to the portal
+	token string // the name of the token the request authenticated with; empty before authentication
 
 	// live is the setup the request runs on, picked when it authenticated and kept to its end (a
 	// reload while it runs does not change it); nil before authentication.
