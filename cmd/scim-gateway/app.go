@@ -18,6 +18,7 @@ import (
 	"github.com/scim-gateway/scim-gateway/gateway/metrics"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/gateway/translog"
+	"github.com/scim-gateway/scim-gateway/internal/wiring"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
@@ -87,7 +88,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 		return nil, err
 	}
 	store.RouteRedisLogs(logger)
-	a.kv, err = store.Open(redisOptions(cfg.Store.Redis), logger)
+	a.kv, err = store.Open(wiring.RedisOptions(cfg.Store.Redis), logger)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +173,7 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 		}
 		trusted = append(trusted, n)
 	}
-	client, err := upstream.New(upstreamConfig(cfg.Upstream), upstream.Options{
+	client, err := upstream.New(wiring.UpstreamConfig(cfg.Upstream), upstream.Options{
 		Logger:          a.logger.With(zap.String("component", "upstream")),
 		OnCall:          a.onPortalCall,
 		OnBreakerChange: a.onBreakerChange,

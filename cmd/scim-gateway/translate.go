@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/internal/wiring"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
@@ -72,7 +73,7 @@ func translateCmd(args, environ []string, stdin io.Reader, stdout, stderr io.Wri
 
 // planTranslation computes the translation of one request.
 func planTranslation(cfg *config.Config, m *translator.Mapping, op string, body []byte, currentFile string) (translation, error) {
-	portal := upstreamConfig(cfg.Upstream)
+	portal := wiring.UpstreamConfig(cfg.Upstream)
 	ep := func(name string, body any, id int64) plannedCall {
 		e := upstream.ResolveEndpoint(portal, name)
 		p := strings.ReplaceAll(e.Path, "{idUser}", fmt.Sprint(id))

@@ -1,4 +1,7 @@
-package main
+// Package wiring builds, from the loaded configuration, the plain options of the packages that do the
+// work: the configuration stays a leaf that only the programs that load it (cmd/scim-gateway, tools)
+// import.
+package wiring
 
 import (
 	"github.com/scim-gateway/scim-gateway/config"
@@ -6,10 +9,8 @@ import (
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
 
-// The configuration is a leaf: the packages that do the work take plain options, built here.
-
-// upstreamConfig is the portal client's configuration from the file's upstream block.
-func upstreamConfig(u config.Upstream) upstream.Config {
+// UpstreamConfig is the portal client's configuration from the file's upstream block.
+func UpstreamConfig(u config.Upstream) upstream.Config {
 	eps := make(map[string]upstream.Endpoint, len(u.Endpoints))
 	for op, e := range u.Endpoints {
 		eps[op] = upstream.Endpoint{Method: e.Method, Path: e.Path, Disabled: !e.IsEnabled()}
@@ -29,8 +30,8 @@ func upstreamConfig(u config.Upstream) upstream.Config {
 	}
 }
 
-// redisOptions are the store's Redis options from the file's store.redis block.
-func redisOptions(r config.Redis) store.RedisOptions {
+// RedisOptions are the store's Redis options from the file's store.redis block.
+func RedisOptions(r config.Redis) store.RedisOptions {
 	return store.RedisOptions{URL: r.URL, Mode: r.Mode, Addrs: r.Addrs, MasterName: r.MasterName,
 		Username: r.Username, Password: r.Password, SentinelUsername: r.SentinelUsername, SentinelPassword: r.SentinelPassword,
 		DB: r.DB, KeyPrefix: r.KeyPrefix, TLS: store.TLS(r.TLS), DialTimeout: r.DialTimeout, Timeout: r.Timeout}
