@@ -61,8 +61,8 @@ const (
 // DefaultScopes are the OAuth scopes the gateway asks the portal for.
 var DefaultScopes = []string{"api", "usersync"}
 
-// ApplyDefaults fills every unset key with its default. Endpoints get their PORTAL_API.md method and
-// path where the file leaves them out, and every operation gets an entry.
+// ApplyDefaults fills every unset key with its default. upstream.endpoints is left as the file sets
+// it: the portal client fills in the methods and paths it leaves out.
 func (c *Config) ApplyDefaults() {
 	setStr(&c.Server.Listen, DefaultListen)
 	setDur(&c.Server.ReadHeaderTimeout, DefaultReadHeaderTimeout)
@@ -101,15 +101,6 @@ func (c *Config) ApplyDefaults() {
 	setDur(&u.Breaker.OpenTimeout, DefaultBreakerOpenTimeout)
 	setInt(&u.Breaker.HalfOpenMaxCalls, DefaultBreakerHalfOpenMaxCalls)
 	setDur(&u.Breaker.Interval, DefaultBreakerInterval)
-	if u.Endpoints == nil {
-		u.Endpoints = make(map[string]Endpoint, len(DefaultEndpoints))
-	}
-	for op, def := range DefaultEndpoints {
-		e := u.Endpoints[op]
-		setStr(&e.Method, def.Method)
-		setStr(&e.Path, def.Path)
-		u.Endpoints[op] = e
-	}
 
 	setStr(&c.Deprovision.OnDelete, DefaultOnDelete)
 	if c.Limits.MaxBodyBytes == 0 {

@@ -143,20 +143,12 @@ func TestLoadDefaults(t *testing.T) {
 		{"limits.maxMembersPerRequest", c.Limits.MaxMembersPerRequest, DefaultMaxMembersPerRequest},
 		{"logging.level", c.Logging.Level, DefaultLogLevel},
 		{"logging.format", c.Logging.Format, DefaultLogFormat},
-		{"endpoints", len(c.Upstream.Endpoints), len(Operations)},
+		{"endpoints: as the file sets them (the portal client has their defaults)", len(c.Upstream.Endpoints), 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
 			if tt.got != tt.want {
 				t.Fatalf("%s = %v, want %v", tt.key, tt.got, tt.want)
-			}
-		})
-	}
-	for _, op := range Operations {
-		t.Run("upstream.endpoints."+op, func(t *testing.T) {
-			e := c.Upstream.Endpoints[op]
-			if e.Method != DefaultEndpoints[op].Method || e.Path != DefaultEndpoints[op].Path || !e.IsEnabled() {
-				t.Fatalf("endpoint %s = %+v, want %+v enabled", op, e, DefaultEndpoints[op])
 			}
 		})
 	}
@@ -182,11 +174,11 @@ logging:
 		{"a file value replaces the default", c.Logging.Level, "debug"},
 		{"an explicit zero is kept", c.Upstream.Breaker.Interval, time.Duration(0)},
 		{"an empty section keeps its defaults", c.Store.Redis.Mode, DefaultRedisMode},
-		{"an endpoint switch keeps the default method", c.Upstream.Endpoints[OpDeleteUser].Method, "DELETE"},
-		{"an endpoint switch keeps the default path", c.Upstream.Endpoints[OpDeleteUser].Path, DefaultEndpoints[OpDeleteUser].Path},
+		{"an endpoint switch leaves the method to the client's default", c.Upstream.Endpoints[OpDeleteUser].Method, ""},
+		{"an endpoint switch leaves the path to the client's default", c.Upstream.Endpoints[OpDeleteUser].Path, ""},
 		{"an endpoint switch applies", c.Upstream.Endpoints[OpDeleteUser].IsEnabled(), false},
 		{"an endpoint path applies", c.Upstream.Endpoints[OpGetUser].Path, "/v2/users/{idUser}"},
-		{"an endpoint path keeps the default method", c.Upstream.Endpoints[OpGetUser].Method, "GET"},
+		{"an endpoint path leaves the method to the client's default", c.Upstream.Endpoints[OpGetUser].Method, ""},
 		{"other endpoints stay enabled", c.Upstream.Endpoints[OpCreateUser].IsEnabled(), true},
 	}
 	for _, tt := range tests {
@@ -240,7 +232,7 @@ logging:
 		{"added item value", c.Server.Tokens[1].Value, "next-token-0123456789"},
 		{"nested key", c.Store.Redis.URL, "redis://redis:6379/1"},
 		{"map entry by operation name", c.Upstream.Endpoints[OpDeleteUser].IsEnabled(), false},
-		{"map entry keeps its default method", c.Upstream.Endpoints[OpDeleteUser].Method, "DELETE"},
+		{"map entry leaves the method to the client's default", c.Upstream.Endpoints[OpDeleteUser].Method, ""},
 		{"map entry path", c.Upstream.Endpoints[OpGetGroup].Path, "/g/{idGroup}"},
 		{"comma-separated list, then an item by index", strings.Join(c.Upstream.Auth.Scopes, ","), "api,usersync,other"},
 		{"integer", c.Upstream.MaxInFlight, 8},
@@ -683,13 +675,13 @@ func TestExampleConfig(t *testing.T) {
 	}
 }
 
-func TestOperationsMatchDefaultEndpoints(t *testing.T) {
-	if len(Operations) != len(DefaultEndpoints) {
-		t.Fatalf("%d operations, %d default endpoints", len(Operations), len(DefaultEndpoints))
+func TestOperationsHavePlaceholders(t *testing.T) {
+	if len(Operations) != len(EndpointPlaceholders) {
+		t.Fatalf("%d operations, %d placeholder entries", len(Operations), len(EndpointPlaceholders))
 	}
 	for _, op := range Operations {
-		if _, ok := DefaultEndpoints[op]; !ok {
-			t.Fatalf("operation %s has no default endpoint", op)
+		if _, ok := EndpointPlaceholders[op]; !ok {
+			t.Fatalf("operation %s has no placeholder entry", op)
 		}
 	}
 }

@@ -1,8 +1,7 @@
 package config
 
-import "net/http"
-
-// Portal operation names: the keys of upstream.endpoints (DESIGN.md).
+// The keys of upstream.endpoints: the portal operations, named as the portal client names them (its
+// default methods and paths live with the client; cmd/scim-gateway tests that the names agree).
 const (
 	OpCreateUser     = "createUser"
 	OpGetUser        = "getUser"
@@ -30,22 +29,12 @@ var Operations = []string{
 	OpListMembers, OpAddMember, OpRemoveMember, OpListUserGroups,
 }
 
-// DefaultEndpoints are the portal operations as PORTAL_API.md defines them, paths relative to baseURL.
-var DefaultEndpoints = map[string]Endpoint{
-	OpCreateUser:     {Method: http.MethodPost, Path: "/api/usersync/v1/users"},
-	OpGetUser:        {Method: http.MethodGet, Path: "/api/usersync/v1/users({idUser})"},
-	OpListUsers:      {Method: http.MethodGet, Path: "/api/usersync/v1/users"},
-	OpUpdateUser:     {Method: http.MethodPatch, Path: "/api/usersync/v1/users({idUser})"},
-	OpDisableUser:    {Method: http.MethodPost, Path: "/api/usersync/v1/users({idUser})/disable"},
-	OpEnableUser:     {Method: http.MethodPost, Path: "/api/usersync/v1/users({idUser})/enable"},
-	OpDeleteUser:     {Method: http.MethodDelete, Path: "/api/usersync/v1/users({idUser})"},
-	OpCreateGroup:    {Method: http.MethodPost, Path: "/api/usersync/v1/groups"},
-	OpGetGroup:       {Method: http.MethodGet, Path: "/api/usersync/v1/groups({idGroup})"},
-	OpListGroups:     {Method: http.MethodGet, Path: "/api/usersync/v1/groups"},
-	OpUpdateGroup:    {Method: http.MethodPatch, Path: "/api/usersync/v1/groups({idGroup})"},
-	OpDeleteGroup:    {Method: http.MethodDelete, Path: "/api/usersync/v1/groups({idGroup})"},
-	OpListMembers:    {Method: http.MethodGet, Path: "/api/usersync/v1/groups({idGroup})/members"},
-	OpAddMember:      {Method: http.MethodPut, Path: "/api/usersync/v1/groups({idGroup})/members({idUser})"},
-	OpRemoveMember:   {Method: http.MethodDelete, Path: "/api/usersync/v1/groups({idGroup})/members({idUser})"},
-	OpListUserGroups: {Method: http.MethodGet, Path: "/api/usersync/v1/users({idUser})/groups"},
+// EndpointPlaceholders are the placeholders a path set for an operation must hold, and the only ones
+// it may hold: the portal keys the operation fills in.
+var EndpointPlaceholders = map[string][]string{
+	OpCreateUser: nil, OpGetUser: {"idUser"}, OpListUsers: nil, OpUpdateUser: {"idUser"},
+	OpDisableUser: {"idUser"}, OpEnableUser: {"idUser"}, OpDeleteUser: {"idUser"},
+	OpCreateGroup: nil, OpGetGroup: {"idGroup"}, OpListGroups: nil, OpUpdateGroup: {"idGroup"},
+	OpDeleteGroup: {"idGroup"}, OpListMembers: {"idGroup"}, OpAddMember: {"idGroup", "idUser"},
+	OpRemoveMember: {"idGroup", "idUser"}, OpListUserGroups: {"idUser"},
 }

@@ -328,21 +328,18 @@ func (v *validator) auth(a *Auth) {
 func (v *validator) endpoints(eps map[string]Endpoint) {
 	const p = "upstream.endpoints"
 	for _, op := range sortedKeys(eps) {
-		if _, known := DefaultEndpoints[op]; !known {
-			v.addf(joinKey(p, op), "unknown operation; one of %s", strings.Join(Operations, ", "))
-		}
-	}
-	for _, op := range Operations {
-		e, ok := eps[op]
-		if !ok {
-			v.addf(joinKey(p, op), "missing")
+		path := joinKey(p, op)
+		if _, known := EndpointPlaceholders[op]; !known {
+			v.addf(path, "unknown operation; one of %s", strings.Join(Operations, ", "))
 			continue
 		}
-		path := joinKey(p, op)
-		if !containsString(endpointMethods, e.Method) {
+		e := eps[op]
+		if e.Method != "" && !containsString(endpointMethods, e.Method) {
 			v.addf(path+".method", "must be one of %s", strings.Join(endpointMethods, ", "))
 		}
-		v.endpointPath(path+".path", op, e.Path)
+		if e.Path != "" {
+			v.endpointPath(path+".path", op, e.Path)
+		}
 	}
 }
 
@@ -353,7 +350,7 @@ func (v *validator) endpointPath(path, op, p string) {
 		v.addf(path, "must start with \"/\" (it is relative to upstream.baseURL)")
 		return
 	}
-	needed := placeholders(DefaultEndpoints[op].Path)
+	needed := EndpointPlaceholders[op]
 	used := placeholders(p)
 	rest := placeholderPattern.ReplaceAllString(p, "")
 	if strings.ContainsAny(rest, "{}") {

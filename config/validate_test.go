@@ -124,18 +124,20 @@ func TestValidate(t *testing.T) {
 		{"no portal auth", func(c *Config) { c.Upstream.Auth = Auth{Type: "none"} }, nil},
 		{"unknown auth type", func(c *Config) { c.Upstream.Auth.Type = "basic" },
 			map[string]string{"upstream.auth.type": "must be one of oauth2, bearer, none"}},
-		{"unknown endpoint and a missing one", func(c *Config) {
-			c.Upstream.Endpoints["fetchUser"] = Endpoint{Method: "GET", Path: "/u"}
-			delete(c.Upstream.Endpoints, OpListMembers)
-		}, map[string]string{"upstream.endpoints.fetchUser": "unknown operation", "upstream.endpoints.listMembers": "missing"}},
+		{"unknown endpoint", func(c *Config) {
+			c.Upstream.Endpoints = map[string]Endpoint{"fetchUser": {Method: "GET", Path: "/u"}}
+		}, map[string]string{"upstream.endpoints.fetchUser": "unknown operation"}},
+		{"an endpoint switched off, method and path left to the client", func(c *Config) {
+			c.Upstream.Endpoints = map[string]Endpoint{OpListMembers: {Enabled: new(bool)}}
+		}, nil},
 		{"endpoint path with a query and both placeholders", func(c *Config) {
-			c.Upstream.Endpoints[OpRemoveMember] = Endpoint{Method: "POST", Path: "/members/remove?group={idGroup}&user={idUser}"}
+			c.Upstream.Endpoints = map[string]Endpoint{OpRemoveMember: {Method: "POST", Path: "/members/remove?group={idGroup}&user={idUser}"}}
 		}, nil},
 		{"endpoint path with an unbalanced brace", func(c *Config) {
-			c.Upstream.Endpoints[OpGetGroup] = Endpoint{Method: "GET", Path: "/groups/{idGroup}}"}
+			c.Upstream.Endpoints = map[string]Endpoint{OpGetGroup: {Method: "GET", Path: "/groups/{idGroup}}"}}
 		}, map[string]string{"upstream.endpoints.getGroup.path": "unbalanced"}},
 		{"endpoint method in lower case", func(c *Config) {
-			c.Upstream.Endpoints[OpGetGroup] = Endpoint{Method: "get", Path: "/groups/{idGroup}"}
+			c.Upstream.Endpoints = map[string]Endpoint{OpGetGroup: {Method: "get", Path: "/groups/{idGroup}"}}
 		}, map[string]string{"upstream.endpoints.getGroup.method": "must be one of GET"}},
 		{"retry max delay under the initial delay", func(c *Config) { c.Upstream.Retry.MaxDelay = time.Millisecond },
 			map[string]string{"upstream.retry.maxDelay": "shorter than retry.initialDelay"}},

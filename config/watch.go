@@ -28,15 +28,18 @@ const maxDebounceFactor = 10
 // Watcher reloads the configuration when its file, a ...File secret or a TLS file it names changes,
 // and on demand (Reload, for SIGHUP). It watches the files' parent directories, not the files, so it
 // sees Kubernetes ConfigMap and Secret volumes swap their `..data` symlink, and the directories that
-// symlinks resolve to. A reload builds the new configuration fully (Load, so validation included); only
-// a valid configuration that differs from the current one is swapped in and handed to onChange, and
-// the version goes up. An invalid one goes to onError and the current one stays.
+// symlinks resolve to. A reload builds the new configuration fully (Load, so validation included); a
+// valid configuration that differs from the current one is handed to onChange with its version, and
+// only when onChange applied it does it become the current one and the version go up. An invalid one,
+// or one onChange could not apply, goes to onError and the current one stays: saving the same file
+// again retries it. The Watcher is the one owner of this state (the configuration in force, its
+// fingerprint and its version).
 //
 // Create it with NewWatcher, then call Run in a goroutine.
 type Watcher struct {
 	path     string
 	environ  []string
-	onChange func(*Config)
+	onChange func(*Config, int64) error
 	onError  func(error)
 	debounce time.Duration
 
@@ -60,11 +63,13 @@ type WatchOption func(*Watcher)
 func WithDebounce(d time.Duration) WatchOption { return func(w *Watcher) { w.debounce = d } }
 
 // NewWatcher starts watching for changes to current, the configuration Load returned for path and
-// environ. onChange receives each new valid configuration and onError each failed reload (a Problems
-// error for an invalid configuration, wrapped); both are called from the Run goroutine, one at a time,
-// and must not block for long. It returns an error when current is nil or a directory cannot be
+// environ (version 1). onChange receives each new valid configuration with the version it gets once
+// applied, and returns an error when it could not apply it (the configuration in force stays);
+// onError receives each failed reload (a Problems error for an invalid configuration, wrapped, or
+// onChange's error, wrapped); both are called from the Run goroutine, one at a time, and must not
+// block for long. It returns an error when current is nil or a directory cannot be
 // watched. The watches are in place when NewWatcher returns.
-func NewWatcher(path string, environ []string, current *Config, onChange func(*Config), onError func(error), opts ...WatchOption) (*Watcher, error) {
+func NewWatcher(path string, environ []string, current *Config, onChange func(*Config, int64) error, onError func(error), opts ...WatchOption) (*Watcher, error) {
 	if current == nil {
 		return nil, errors.New("config: NewWatcher: no current configuration")
 	}
@@ -165,7 +170,8 @@ func (w *Watcher) Close() error {
 	return err
 }
 
-// reload loads the configuration and swaps it in when it is valid and differs.
+// reload loads the configuration and, when it is valid and differs, has onChange apply it; it becomes
+// the current one only once applied.
 func (w *Watcher) reload() {
 	next, _, err := Load(w.path, w.environ)
 	if err != nil {
@@ -183,10 +189,14 @@ func (w *Watcher) reload() {
 	if fp == w.fingerprint {
 		return
 	}
+	version := w.Version() + 1
+	if err := w.onChange(next, version); err != nil {
+		w.onError(fmt.Errorf("config: applying %s failed, keeping version %d: %w", w.path, w.Version(), err))
+		return
+	}
 	w.fingerprint = fp
 	w.current.Store(next)
-	w.version.Add(1)
-	w.onChange(next)
+	w.version.Store(version)
 }
 
 // watch adds a watch on the directory of every file c depends on, and on the directory each resolves

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,8 +19,17 @@ const waitTimeout = 10 * time.Second
 // watched is a running Watcher with its callbacks on channels.
 type watched struct {
 	w       *Watcher
-	changes chan *Config
+	changes chan applied
 	errs    chan error
+	refuse  atomic.Bool // onChange fails to apply
+}
+
+var errApply = errors.New("cannot apply (test)")
+
+// applied is a configuration onChange applied, with its version.
+type applied struct {
+	c       *Config
+	version int64
 }
 
 // startWatcher loads path and runs a Watcher on it until the test ends.
@@ -29,9 +39,15 @@ func startWatcher(t *testing.T, path string, opts ...WatchOption) *watched {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	tw := &watched{changes: make(chan *Config, 16), errs: make(chan error, 16)}
+	tw := &watched{changes: make(chan applied, 16), errs: make(chan error, 16)}
 	tw.w, err = NewWatcher(path, nil, c,
-		func(c *Config) { tw.changes <- c },
+		func(c *Config, version int64) error {
+			if tw.refuse.Load() {
+				return errApply
+			}
+			tw.changes <- applied{c, version}
+			return nil
+		},
 		func(err error) { tw.errs <- err },
 		opts...)
 	if err != nil {
@@ -55,16 +71,24 @@ func startWatcher(t *testing.T, path string, opts ...WatchOption) *watched {
 }
 
 // waitChange waits for a change that satisfies ok, skipping errors (a file caught half-written) and
-// earlier changes.
+// earlier changes, and then for the watcher to record it as the one in force (it does once onChange
+// returns).
 func (tw *watched) waitChange(t *testing.T, what string, ok func(*Config) bool) *Config {
 	t.Helper()
 	deadline := time.After(waitTimeout)
 	var seen []string
 	for {
 		select {
-		case c := <-tw.changes:
-			if ok(c) {
-				return c
+		case a := <-tw.changes:
+			if ok(a.c) {
+				for tw.w.Version() < a.version {
+					select {
+					case <-deadline:
+						t.Fatalf("version %d applied but not recorded within %s", a.version, waitTimeout)
+					case <-time.After(time.Millisecond):
+					}
+				}
+				return a.c
 			}
 			seen = append(seen, "an unexpected change")
 		case err := <-tw.errs:
@@ -82,8 +106,8 @@ func (tw *watched) waitError(t *testing.T) error {
 	select {
 	case err := <-tw.errs:
 		return err
-	case c := <-tw.changes:
-		t.Fatalf("got a change (logging.level %q), want an error", c.Logging.Level)
+	case a := <-tw.changes:
+		t.Fatalf("got a change (logging.level %q), want an error", a.c.Logging.Level)
 	case <-time.After(waitTimeout):
 		t.Fatalf("no error within %s", waitTimeout)
 	}
@@ -224,6 +248,32 @@ func TestWatcherKeepsTheOldConfigOnInvalidChange(t *testing.T) {
 	}
 }
 
+// TestWatcherRetriesAFailedApply: a valid configuration the app could not apply is not recorded as
+// applied, so saving the same file again retries it, and it gets the version the failed one would have.
+func TestWatcherRetriesAFailedApply(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "config.yaml", minimalYAML)
+	tw := startWatcher(t, path)
+	old := tw.w.Current()
+	content := minimalYAML + "logging: {level: debug}\n"
+
+	tw.refuse.Store(true)
+	replaceFile(t, path, content)
+	err := tw.waitError(t)
+	if !errors.Is(err, errApply) || !strings.Contains(err.Error(), "keeping version 1") {
+		t.Fatalf("onError got %v, want the apply error, keeping version 1", err)
+	}
+	if tw.w.Current() != old || tw.w.Version() != 1 {
+		t.Fatalf("a configuration that was not applied is in force (version %d)", tw.w.Version())
+	}
+
+	tw.refuse.Store(false)
+	replaceFile(t, path, content) // the same content again
+	c := tw.waitChange(t, "logging.level debug", levelIs("debug"))
+	if tw.w.Current() != c || tw.w.Version() != 2 {
+		t.Fatalf("after the retry: version %d, current is the applied config: %v", tw.w.Version(), tw.w.Current() == c)
+	}
+}
+
 // TestWatcherReloadOnDemand uses a debounce far longer than the test so only Reload can load.
 func TestWatcherReloadOnDemand(t *testing.T) {
 	path := writeFile(t, t.TempDir(), "config.yaml", minimalYAML)
@@ -242,11 +292,11 @@ func TestWatcherReloadOnDemand(t *testing.T) {
 }
 
 func TestNewWatcherErrors(t *testing.T) {
-	if _, err := NewWatcher("x.yaml", nil, nil, func(*Config) {}, func(error) {}); err == nil {
+	if _, err := NewWatcher("x.yaml", nil, nil, func(*Config, int64) error { return nil }, func(error) {}); err == nil {
 		t.Fatalf("NewWatcher without a config: no error")
 	}
 	c := validConfig()
-	if _, err := NewWatcher(filepath.Join(t.TempDir(), "absent", "config.yaml"), nil, c, func(*Config) {}, func(error) {}); err == nil {
+	if _, err := NewWatcher(filepath.Join(t.TempDir(), "absent", "config.yaml"), nil, c, func(*Config, int64) error { return nil }, func(error) {}); err == nil {
 		t.Fatalf("NewWatcher on a missing directory: no error")
 	}
 }
@@ -261,7 +311,7 @@ func TestLiveChanges(t *testing.T) {
 		{"live keys only", func(c *Config) {
 			c.Logging.Level = "debug"
 			c.Server.Tokens = append(c.Server.Tokens, Token{Name: "next", Value: "next-token-0123456789"})
-			c.Upstream.Endpoints[OpDeleteUser] = Endpoint{Method: "DELETE", Path: "/x/{idUser}", Enabled: new(bool)}
+			c.Upstream.Endpoints = map[string]Endpoint{OpDeleteUser: {Method: "DELETE", Path: "/x/{idUser}", Enabled: new(bool)}}
 			c.Admin.Token = "admin-token-0123456789"
 		}, nil},
 		{"listeners and store", func(c *Config) {

@@ -61,14 +61,6 @@ func (t *Tokens) Match(presented string) (string, bool) {
 	return name, found
 }
 
-const tokenNameKey = "scimgw.tokenName"
-
-// TokenName returns the name of the token the request authenticated with.
-func TokenName(c echo.Context) string {
-	s, _ := c.Get(tokenNameKey).(string)
-	return s
-}
-
 // bearerToken returns the token of an "Authorization: Bearer X" header (scheme in any case).
 func bearerToken(header string) (string, bool) {
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(header), " ")
@@ -87,8 +79,7 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		tok, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
 		if ok {
 			if name, found := s.tokens.Match(tok); found {
-				c.Set(tokenNameKey, name)
-				s.startRecord(c, name)
+				s.authenticated(c, name)
 				return next(c)
 			}
 		}

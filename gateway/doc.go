@@ -3,8 +3,8 @@
 // the rendering of every error as a SCIM error (in one place, ErrorRenderer), list paging, and the
 // orchestration of portal calls for each SCIM request (users.go, groups.go): the call table and the
 // create rules of DESIGN.md. It decides what to do; the translator builds every portal payload, and the
-// portal is reached through the small Portal interface declared here (implemented by upstream.Client,
-// wired in cmd/scim-gateway). Admin is the cluster-internal listener (health, readiness, and what the
+// portal is reached through small interfaces declared here, one per capability (UserPortal,
+// GroupPortal, Switches; implemented by upstream.Client, wired in cmd/scim-gateway). Admin is the cluster-internal listener (health, readiness, and what the
 // wiring mounts on it).
 //
 // Subpackages: store keeps id mappings, create records and idempotency keys (Redis or memory);

@@ -67,7 +67,7 @@ func (r *ErrorRenderer) Handle(err error, c echo.Context) {
 		secs := int(math.Ceil(retryAfter.Seconds()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 	}
-	c.Set(errorBodyKey, body)
+	reqOf(c).errBody = &body
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
@@ -104,7 +104,7 @@ func (r *ErrorRenderer) render(err error, c echo.Context) (int, ErrorBody, time.
 	}
 	e := translator.AsError(err)
 	if e == nil || e.Code == translator.EInternal || e.Code == "" {
-		r.Logger.Error("internal error", zap.String("requestId", RequestID(c)), zap.Error(err))
+		r.Logger.Error("internal error", zap.String("requestId", reqOf(c).id), zap.Error(err))
 		body.Status = "500"
 		body.Detail = "internal error"
 		return http.StatusInternalServerError, body, 0
@@ -124,19 +124,10 @@ func (r *ErrorRenderer) render(err error, c echo.Context) (int, ErrorBody, time.
 			retryAfter = defaultRetryAfter
 		}
 	case translator.EUnauthorized:
-		r.Logger.Warn("portal refused the gateway", zap.String("requestId", RequestID(c)), zap.Error(err))
+		r.Logger.Warn("portal refused the gateway", zap.String("requestId", reqOf(c).id), zap.Error(err))
 	}
 	if body.Detail == "" {
 		body.Detail = http.StatusText(status)
 	}
 	return status, body, retryAfter
-}
-
-// errorBodyKey keeps the rendered error for access logs and translation records.
-const errorBodyKey = "scimgw.errorBody"
-
-// RenderedError returns the SCIM error body rendered for this request, if any.
-func RenderedError(c echo.Context) (ErrorBody, bool) {
-	b, ok := c.Get(errorBodyKey).(ErrorBody)
-	return b, ok
 }

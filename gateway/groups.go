@@ -12,7 +12,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/translator"
@@ -191,7 +190,7 @@ func (h *groups) shownMembers(ctx context.Context, l *Live, idGroup int64) ([]tr
 // one getUser per member not settled by the first page.
 func deletedAmong(ctx context.Context, l *Live, members []translator.PortalMember) (map[int64]bool, error) {
 	disabled := []translator.PortalFilter{{Field: translator.FieldEnabled, Value: false}}
-	first, err := l.Portal.ListUsers(ctx, disabled, translator.Page{Top: portalPageSize})
+	first, err := l.Users.ListUsers(ctx, disabled, translator.Page{Top: portalPageSize})
 	if err != nil {
 		return nil, err
 	}
@@ -214,14 +213,14 @@ func deletedAmong(ctx context.Context, l *Live, members []translator.PortalMembe
 	pages := (first.Count - 1) / size // after the first
 	if pages <= len(members) {
 		err = bounded(ctx, pages, memberConcurrency, func(ctx context.Context, i int) error {
-			list, err := l.Portal.ListUsers(ctx, disabled, translator.Page{Top: size, Skip: (i + 1) * size})
+			list, err := l.Users.ListUsers(ctx, disabled, translator.Page{Top: size, Skip: (i + 1) * size})
 			note(list.Users)
 			return err
 		})
 		return deleted, err
 	}
 	err = bounded(ctx, len(members), memberConcurrency, func(ctx context.Context, i int) error {
-		u, err := l.Portal.GetUser(ctx, members[i].IDUser)
+		u, err := l.Users.GetUser(ctx, members[i].IDUser)
 		if translator.ErrorCode(err) == translator.ENotFound {
 			return nil
 		}
@@ -235,7 +234,7 @@ func deletedAmong(ctx context.Context, l *Live, members []translator.PortalMembe
 // the other pages are read concurrently. A member seen on two pages (the list moved while it was
 // read) is kept once.
 func (h *groups) members(ctx context.Context, l *Live, idGroup int64) ([]translator.PortalMember, error) {
-	first, err := l.Portal.ListMembers(ctx, idGroup, translator.Page{Top: portalPageSize})
+	first, err := l.Groups.ListMembers(ctx, idGroup, translator.Page{Top: portalPageSize})
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +245,7 @@ func (h *groups) members(ctx context.Context, l *Live, idGroup int64) ([]transla
 	pages := make([][]translator.PortalMember, (first.Count+size-1)/size)
 	pages[0] = first.Members
 	err = bounded(ctx, len(pages)-1, memberConcurrency, func(ctx context.Context, i int) error {
-		list, err := l.Portal.ListMembers(ctx, idGroup, translator.Page{Top: size, Skip: (i + 1) * size})
+		list, err := l.Groups.ListMembers(ctx, idGroup, translator.Page{Top: size, Skip: (i + 1) * size})
 		pages[i+1] = list.Members
 		return err
 	})
@@ -282,7 +281,7 @@ func (h *groups) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := record(c)
+	rec := reqOf(c).rec
 	ng, changes, err := l.Mapping.ToPortalGroup(req)
 	if err != nil {
 		return err
@@ -297,9 +296,9 @@ func (h *groups) create(c echo.Context) error {
 	}
 	name := strings.ToLower(ng.Name)
 	if !l.DryRun {
-		needed := []string{config.OpCreateGroup}
+		needed := []string{OpCreateGroup}
 		if len(ids) > 0 {
-			needed = append(needed, config.OpAddMember)
+			needed = append(needed, OpAddMember)
 		}
 		if err := requireEndpoints(l, needed...); err != nil {
 			return err
@@ -342,7 +341,7 @@ func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng
 	// The pending record is written while the portal works (see users.createOnce).
 	pc := h.s.beginCreate(ctx, store.Group, name, fp)
 
-	g, err := l.Portal.CreateGroup(ctx, ng)
+	g, err := l.Groups.CreateGroup(ctx, ng)
 	pc.wait()
 	switch translator.ErrorCode(err) {
 	case "":
@@ -380,8 +379,8 @@ func (h *groups) createOnce(c echo.Context, l *Live, req translator.Resource, ng
 func (h *groups) created(c echo.Context, l *Live, g translator.PortalGroup, members []translator.PortalMember, name, fp, outcome string) (int, string, []byte, error) {
 	ctx := createContext(c)
 	h.s.createOutcome(c, translog.ResourceGroup, outcome)
-	record(c).SetSCIMID(g.GUIDGroup)
-	record(c).SetPortalID(g.IDGroup)
+	reqOf(c).rec.SetSCIMID(g.GUIDGroup)
+	reqOf(c).rec.SetPortalID(g.IDGroup)
 	groupKind.recordCreate(ctx, h.s, name, fp, g)
 	if err := h.addMembers(ctx, l, g, members); err != nil {
 		return 0, "", nil, err
@@ -393,10 +392,10 @@ func (h *groups) created(c echo.Context, l *Live, g translator.PortalGroup, memb
 	if err != nil {
 		return 0, "", nil, err
 	}
-	c.Set(deliveredKey, func() {
+	reqOf(c).onDelivered = func() {
 		h.s.storeErr(h.s.writeCreateRecord(ctx, store.Group, name,
 			store.CreateRecord{Fingerprint: fp, ID: g.GUIDGroup, Delivered: true}))
-	})
+	}
 	return http.StatusCreated, baseURL(c) + "/Groups/" + g.GUIDGroup, b, nil
 }
 
@@ -485,7 +484,7 @@ func logMembers(ms []translator.PortalMember) []translog.Member {
 // answer of a dry run.
 func (h *groups) update(c echo.Context, l *Live, g translator.PortalGroup, diff translator.GroupDiff, desired translator.Resource, okStatus int) error {
 	ctx := c.Request().Context()
-	rec := record(c)
+	rec := reqOf(c).rec
 	rec.SetPortalID(g.IDGroup)
 	rec.AddChanges(diff.Changes...)
 	patch := diff.Patch
@@ -495,16 +494,16 @@ func (h *groups) update(c echo.Context, l *Live, g translator.PortalGroup, diff 
 	}
 	var needed []string
 	if !patch.Empty() {
-		needed = append(needed, config.OpUpdateGroup)
+		needed = append(needed, OpUpdateGroup)
 	}
 	if changes.RemoveAll {
-		needed = append(needed, config.OpListMembers, config.OpRemoveMember)
+		needed = append(needed, OpListMembers, OpRemoveMember)
 	}
 	if len(changes.Remove) > 0 {
-		needed = append(needed, config.OpRemoveMember)
+		needed = append(needed, OpRemoveMember)
 	}
 	if len(changes.Add) > 0 {
-		needed = append(needed, config.OpAddMember)
+		needed = append(needed, OpAddMember)
 	}
 	if err := requireEndpoints(l, needed...); err != nil {
 		return err
@@ -530,7 +529,7 @@ func (h *groups) update(c echo.Context, l *Live, g translator.PortalGroup, diff 
 		return writeSCIM(c, okStatus, res)
 	}
 	if !patch.Empty() {
-		updated, err := l.Portal.UpdateGroup(ctx, g.IDGroup, patch)
+		updated, err := l.Groups.UpdateGroup(ctx, g.IDGroup, patch)
 		if err != nil {
 			return h.portalErr(l, err)
 		}
@@ -731,7 +730,7 @@ func (h *groups) removalKeys(ctx context.Context, l *Live, ids []string) ([]tran
 			keys[i] = key
 			return nil
 		}
-		list, err := l.Portal.ListUsers(ctx, []translator.PortalFilter{{Field: translator.FieldGUIDUser, Value: id}}, translator.Page{Top: 2})
+		list, err := l.Users.ListUsers(ctx, []translator.PortalFilter{{Field: translator.FieldGUIDUser, Value: id}}, translator.Page{Top: 2})
 		if err != nil {
 			return err
 		}
@@ -759,7 +758,7 @@ func (h *groups) removalKeys(ctx context.Context, l *Live, ids []string) ([]tran
 // user deleted from the portal since it was validated is 400 invalidValue naming it.
 func (h *groups) addMembers(ctx context.Context, l *Live, g translator.PortalGroup, members []translator.PortalMember) error {
 	return bounded(ctx, len(members), memberConcurrency, func(ctx context.Context, i int) error {
-		err := l.Portal.AddMember(ctx, g.IDGroup, members[i].IDUser)
+		err := l.Groups.AddMember(ctx, g.IDGroup, members[i].IDUser)
 		if translator.ErrorCode(err) != translator.ENotFound {
 			return err
 		}
@@ -774,7 +773,7 @@ func (h *groups) addMembers(ctx context.Context, l *Live, g translator.PortalGro
 // a member (or no longer a user) succeeds.
 func (h *groups) removeMembers(ctx context.Context, l *Live, g translator.PortalGroup, members []translator.PortalMember) error {
 	return bounded(ctx, len(members), memberConcurrency, func(ctx context.Context, i int) error {
-		err := l.Portal.RemoveMember(ctx, g.IDGroup, members[i].IDUser)
+		err := l.Groups.RemoveMember(ctx, g.IDGroup, members[i].IDUser)
 		if translator.ErrorCode(err) != translator.ENotFound {
 			return err
 		}
@@ -790,14 +789,14 @@ func (h *groups) removeMembers(ctx context.Context, l *Live, g translator.Portal
 // deleteGroup switch freezes it.
 func (h *groups) delete(c echo.Context) error {
 	l, ctx := liveOf(c), c.Request().Context()
-	if err := requireEndpoints(l, config.OpDeleteGroup); err != nil {
+	if err := requireEndpoints(l, OpDeleteGroup); err != nil {
 		return err
 	}
 	g, err := h.byID(ctx, l, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	rec := record(c)
+	rec := reqOf(c).rec
 	rec.SetPortalID(g.IDGroup)
 	if l.DryRun {
 		rec.SetDryRun(true)
@@ -806,7 +805,7 @@ func (h *groups) delete(c echo.Context) error {
 		return noContent(c)
 	}
 	rec.SetOutcome(translog.OutcomeDeleted)
-	if err := l.Portal.DeleteGroup(ctx, g.IDGroup); err != nil && translator.ErrorCode(err) != translator.ENotFound {
+	if err := l.Groups.DeleteGroup(ctx, g.IDGroup); err != nil && translator.ErrorCode(err) != translator.ENotFound {
 		return h.portalErr(l, err)
 	}
 	h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.Group, g.GUIDGroup))

@@ -163,7 +163,7 @@ func TestGroupLookupKey(t *testing.T) {
 // disabledPortal holds disabled users 1..n (every third one deleted through SCIM) and counts the
 // reads deletedAmong makes.
 type disabledPortal struct {
-	Portal
+	UserPortal
 	n           int
 	lists, gets atomic.Int64
 }
@@ -218,7 +218,7 @@ func TestDeletedAmong(t *testing.T) {
 					want[id] = true
 				}
 			}
-			got, err := deletedAmong(context.Background(), &Live{Portal: p}, members)
+			got, err := deletedAmong(context.Background(), &Live{Users: p}, members)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -74,23 +74,8 @@ var resourceSegments = map[string]string{
 	"serviceconfiguration":  "ServiceProviderConfig", // Microsoft's SCIM reference code serves this alias
 }
 
-const requestIDKey = "scimgw.requestId"
-
 // HeaderRequestID carries the request id in and out, and on to the portal.
 const HeaderRequestID = "X-Request-Id"
-
-// requestID takes the client's X-Request-Id when it is sane, or makes one, and echoes it back.
-func requestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id := c.Request().Header.Get(HeaderRequestID)
-		if !saneRequestID(id) {
-			id = newRequestID()
-		}
-		c.Set(requestIDKey, id)
-		c.Response().Header().Set(HeaderRequestID, id)
-		return next(c)
-	}
-}
 
 func saneRequestID(id string) bool {
 	if id == "" || len(id) > 128 {
@@ -108,12 +93,6 @@ func newRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// RequestID returns the request's id.
-func RequestID(c echo.Context) string {
-	s, _ := c.Get(requestIDKey).(string)
-	return s
 }
 
 // readBody reads a SCIM request body of at most limit bytes. It accepts application/scim+json,

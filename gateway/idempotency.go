@@ -16,9 +16,6 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 // maxIdempotencyKey bounds the length of an Idempotency-Key.
 const maxIdempotencyKey = 255
 
-// deliveredKey holds, in the echo context, what to record once a create's answer reached the client.
-const deliveredKey = "scimgw.delivered"
-
 // idempotent runs a create under the request's Idempotency-Key when one is sent (scoped to the token:
 // the same key and body replay the first answer; the same key with another body is 422; a key whose
 // first request is still running is 409 — rare, since a repeat of the same body first waits for the
@@ -28,7 +25,7 @@ const deliveredKey = "scimgw.delivered"
 func (s *Server) idempotent(c echo.Context, fp string, run func() (status int, location string, body []byte, err error)) error {
 	ctx := c.Request().Context()
 	key := c.Request().Header.Get(HeaderIdempotencyKey)
-	token := TokenName(c)
+	token := reqOf(c).token
 	claimed := false
 	if key != "" {
 		if len(key) > maxIdempotencyKey {
@@ -70,7 +67,7 @@ func (s *Server) idempotent(c echo.Context, fp string, run func() (status int, l
 		c.Response().Header().Set(echo.HeaderLocation, location)
 	}
 	werr := c.Blob(status, MediaTypeSCIM, body)
-	if delivered, ok := c.Get(deliveredKey).(func()); ok && werr == nil {
+	if delivered := reqOf(c).onDelivered; delivered != nil && werr == nil {
 		// Send the answer now: recording its delivery (and releasing the create lock) is not the
 		// client's wait. A client that left is seen here as a cancelled context.
 		_ = http.NewResponseController(c.Response().Writer).Flush()

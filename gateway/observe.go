@@ -23,13 +23,14 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		req, res := c.Request(), c.Response()
 		status, route, d := res.Status, c.Path(), time.Since(start)
 		s.metrics.ObserveSCIM(route, req.Method, status, d)
-		if rec := translog.FromContext(req.Context()); rec != nil {
+		rq := reqOf(c)
+		if rec := rq.rec; rec != nil {
 			if o := rec.Outcome(); o == "" || (status >= http.StatusBadRequest && o != translog.OutcomeConflict) {
 				rec.SetOutcome(defaultOutcome(status))
 			}
 			if err != nil && status >= http.StatusBadRequest {
-				if body, ok := RenderedError(c); ok {
-					rec.SetError(errorDetail(body))
+				if rq.errBody != nil {
+					rec.SetError(errorDetail(*rq.errBody))
 				}
 			}
 			if r, emitted := rec.Finish(status); emitted {
@@ -37,8 +38,8 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		s.logger.Info("scim request",
-			zap.String("requestId", RequestID(c)),
-			zap.String("token", TokenName(c)),
+			zap.String("requestId", rq.id),
+			zap.String("token", rq.token),
 			zap.String("method", req.Method),
 			zap.String("route", route),
 			zap.String("query", accessQuery(req.URL.RawQuery)),
@@ -69,8 +70,26 @@ func errorDetail(b ErrorBody) error {
 	return detailError(strings.TrimSpace(b.Status + " " + b.ScimType + ": " + b.Detail))
 }
 
-// startRecord begins the translation record of an authenticated SCIM request on a resource route.
-func (s *Server) startRecord(c echo.Context, tokenName string) {
+// authenticated completes the request's value once its token matched: the token's name, the live
+// setup the request runs on to its end, and, on a resource route, its translation record (also carried
+// by the context, for the portal-call hook). The portal calls' context carries the request id.
+func (s *Server) authenticated(c echo.Context, tokenName string) {
+	rq := reqOf(c)
+	rq.token = tokenName
+	rq.live = s.live.Load()
+	r := c.Request()
+	ctx := r.Context()
+	if s.portalCtx != nil {
+		ctx = s.portalCtx(ctx, rq.id)
+	}
+	if rq.rec = s.startRecord(c, rq); rq.rec != nil {
+		ctx = translog.WithRecorder(ctx, rq.rec)
+	}
+	c.SetRequest(r.WithContext(ctx))
+}
+
+// startRecord begins the translation record of a SCIM request on a resource route; nil on other routes.
+func (s *Server) startRecord(c echo.Context, rq *request) *translog.Recorder {
 	path := c.Path()
 	var resource string
 	switch {
@@ -79,7 +98,7 @@ func (s *Server) startRecord(c echo.Context, tokenName string) {
 	case strings.HasPrefix(path, Base+"/Groups"):
 		resource = translog.ResourceGroup
 	default:
-		return
+		return nil
 	}
 	var op string
 	switch c.Request().Method {
@@ -97,12 +116,8 @@ func (s *Server) startRecord(c echo.Context, tokenName string) {
 			op = translog.OpGet
 		}
 	}
-	rec := s.translog.Start(RequestID(c), tokenName)
+	rec := s.translog.Start(rq.id, rq.token)
 	rec.SetOperation(op, resource)
 	rec.SetSCIMID(c.Param("id"))
-	r := c.Request()
-	c.SetRequest(r.WithContext(translog.WithRecorder(r.Context(), rec)))
+	return rec
 }
-
-// record returns the request's translation record (nil, and safe to use, when it has none).
-func record(c echo.Context) *translog.Recorder { return translog.FromContext(c.Request().Context()) }

@@ -30,8 +30,8 @@ type resourceKind[P any] struct {
 	guidField  string // the portal field that holds the SCIM id
 	narrowHint string // what narrows a filter, for the tooMany detail
 
-	get  func(ctx context.Context, p Portal, key int64) (P, error)
-	list func(ctx context.Context, p Portal, filter []translator.PortalFilter, page translator.Page) ([]P, int, error)
+	get  func(ctx context.Context, l *Live, key int64) (P, error)
+	list func(ctx context.Context, l *Live, filter []translator.PortalFilter, page translator.Page) ([]P, int, error)
 	guid func(P) string
 	key  func(P) int64
 	// hidden reports a record the gateway treats as absent (a user deleted in disable mode); nil: none.
@@ -49,12 +49,12 @@ var userKind = &resourceKind[translator.PortalUser]{
 	storeKind:  store.User,
 	guidField:  translator.FieldGUIDUser,
 	narrowHint: "userName, externalId or another filterable attribute",
-	get: func(ctx context.Context, p Portal, key int64) (translator.PortalUser, error) {
-		return p.GetUser(ctx, key)
+	get: func(ctx context.Context, l *Live, key int64) (translator.PortalUser, error) {
+		return l.Users.GetUser(ctx, key)
 	},
-	list: func(ctx context.Context, p Portal, f []translator.PortalFilter, page translator.Page) ([]translator.PortalUser, int, error) {
-		l, err := p.ListUsers(ctx, f, page)
-		return l.Users, l.Count, err
+	list: func(ctx context.Context, l *Live, f []translator.PortalFilter, page translator.Page) ([]translator.PortalUser, int, error) {
+		list, err := l.Users.ListUsers(ctx, f, page)
+		return list.Users, list.Count, err
 	},
 	guid:   func(u translator.PortalUser) string { return u.GUIDUser },
 	key:    func(u translator.PortalUser) int64 { return u.IDUser },
@@ -72,12 +72,12 @@ var groupKind = &resourceKind[translator.PortalGroup]{
 	storeKind:  store.Group,
 	guidField:  translator.FieldGUIDGroup,
 	narrowHint: "displayName or externalId",
-	get: func(ctx context.Context, p Portal, key int64) (translator.PortalGroup, error) {
-		return p.GetGroup(ctx, key)
+	get: func(ctx context.Context, l *Live, key int64) (translator.PortalGroup, error) {
+		return l.Groups.GetGroup(ctx, key)
 	},
-	list: func(ctx context.Context, p Portal, f []translator.PortalFilter, page translator.Page) ([]translator.PortalGroup, int, error) {
-		l, err := p.ListGroups(ctx, f, page)
-		return l.Groups, l.Count, err
+	list: func(ctx context.Context, l *Live, f []translator.PortalFilter, page translator.Page) ([]translator.PortalGroup, int, error) {
+		list, err := l.Groups.ListGroups(ctx, f, page)
+		return list.Groups, list.Count, err
 	},
 	guid:      func(g translator.PortalGroup) string { return g.GUIDGroup },
 	key:       func(g translator.PortalGroup) int64 { return g.IDGroup },
@@ -101,7 +101,7 @@ func (k *resourceKind[P]) byID(ctx context.Context, s *Server, l *Live, id strin
 	key, hit, err := s.store.PortalKey(ctx, k.storeKind, id)
 	s.cacheResult(k.noun+"_id", hit, err)
 	if hit {
-		p, err := k.get(ctx, l.Portal, key)
+		p, err := k.get(ctx, l, key)
 		switch {
 		case err == nil && k.guid(p) == id:
 			if k.isHidden(p) {
@@ -114,7 +114,7 @@ func (k *resourceKind[P]) byID(ctx context.Context, s *Server, l *Live, id strin
 			return zero, err
 		}
 	}
-	items, _, err := k.list(ctx, l.Portal, []translator.PortalFilter{{Field: k.guidField, Value: id}}, translator.Page{Top: 2})
+	items, _, err := k.list(ctx, l, []translator.PortalFilter{{Field: k.guidField, Value: id}}, translator.Page{Top: 2})
 	if err != nil {
 		return zero, err
 	}
@@ -134,7 +134,7 @@ func (k *resourceKind[P]) byID(ctx context.Context, s *Server, l *Live, id strin
 // page, so a page may hold fewer than count resources while totalResults still counts them: Entra
 // never lists without a filter, and an exact count would cost a scan of the whole portal.
 func (k *resourceKind[P]) page(ctx context.Context, l *Live, startIndex, count int) ([]P, int, error) {
-	items, total, err := k.list(ctx, l.Portal, nil, translator.Page{Top: count, Skip: startIndex - 1})
+	items, total, err := k.list(ctx, l, nil, translator.Page{Top: count, Skip: startIndex - 1})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -218,7 +218,7 @@ func (k *resourceKind[P]) lookupValue(attr store.Attr, p P) string {
 func (k *resourceKind[P]) scan(ctx context.Context, l *Live, push []translator.PortalFilter, keep func(P) (bool, error)) ([]P, error) {
 	out := []P{}
 	for skip := 0; ; {
-		items, total, err := k.list(ctx, l.Portal, push, translator.Page{Top: portalPageSize, Skip: skip})
+		items, total, err := k.list(ctx, l, push, translator.Page{Top: portalPageSize, Skip: skip})
 		if err != nil {
 			return nil, err
 		}
@@ -309,7 +309,7 @@ func (k *resourceKind[P]) relookup(ctx context.Context, s *Server, before, after
 func (k *resourceKind[P]) existing(ctx context.Context, l *Live, key int64, terms []translator.PortalFilter, same func(P) bool) (P, bool, error) {
 	var zero P
 	if key != 0 {
-		p, err := k.get(ctx, l.Portal, key)
+		p, err := k.get(ctx, l, key)
 		if err == nil {
 			return p, true, nil
 		}
@@ -317,7 +317,7 @@ func (k *resourceKind[P]) existing(ctx context.Context, l *Live, key int64, term
 			return zero, false, err
 		}
 	}
-	items, _, err := k.list(ctx, l.Portal, terms, translator.Page{Top: 2})
+	items, _, err := k.list(ctx, l, terms, translator.Page{Top: 2})
 	if err != nil {
 		return zero, false, err
 	}
@@ -400,7 +400,7 @@ func judgeCreate[P any](c echo.Context, s *Server, k *resourceKind[P], fp string
 	pc.restore()
 	k.remember(ctx, s, existing)
 	s.createOutcome(c, k.resource, translog.OutcomeConflict)
-	record(c).SetSCIMID(k.guid(existing))
+	reqOf(c).rec.SetSCIMID(k.guid(existing))
 	return existing, createConflict, nil
 }
 

@@ -32,7 +32,9 @@ type Limits struct {
 // takes the Live current when it starts and keeps it to the end, so requests in flight finish on the
 // old set.
 type Live struct {
-	Portal      Portal
+	Users       UserPortal
+	Groups      GroupPortal
+	Switches    Switches
 	Mapping     *translator.Mapping
 	PublicURL   string // base of meta.location; empty: from the request
 	DryRun      bool
@@ -113,13 +115,12 @@ func New(opts Options) *Server {
 	renderer := &ErrorRenderer{Logger: s.logger}
 	e.HTTPErrorHandler = renderer.Handle
 	e.Pre(normalisePath)
-	e.Use(requestID)
+	e.Use(begin)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			s.logger.Error("panic", zap.String("requestId", RequestID(c)), zap.Error(err), zap.ByteString("stack", stack))
+			s.logger.Error("panic", zap.String("requestId", reqOf(c).id), zap.Error(err), zap.ByteString("stack", stack))
 			return err
 		}}))
-	e.Use(s.withLive)
 	e.Use(s.observe)
 
 	// Authentication is route-level middleware, not group middleware: echo registers a catch-all
@@ -150,23 +151,5 @@ func (s *Server) SetLive(l *Live) {
 // Live returns the live setup in use.
 func (s *Server) Live() *Live { return s.live.Load() }
 
-type liveKey struct{}
-
-// withLive pins the request to the Live current when it starts.
-func (s *Server) withLive(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		ctx := context.WithValue(r.Context(), liveKey{}, s.live.Load())
-		if s.portalCtx != nil {
-			ctx = s.portalCtx(ctx, RequestID(c))
-		}
-		c.SetRequest(r.WithContext(ctx))
-		return next(c)
-	}
-}
-
-// liveOf returns the Live the request is pinned to.
-func liveOf(c echo.Context) *Live {
-	l, _ := c.Request().Context().Value(liveKey{}).(*Live)
-	return l
-}
+// liveOf returns the live setup the request runs on (picked when it authenticated).
+func liveOf(c echo.Context) *Live { return reqOf(c).live }

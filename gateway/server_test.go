@@ -25,7 +25,7 @@ func newTestServer(t *testing.T) *Server {
 	})
 }
 
-func do(t *testing.T, h http.Handler, method, target, token, body string) *httptest.ResponseRecorder {
+func do(t *testing.T, h http.Handler, method, target, token, body string, headers ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	var r *http.Request
 	if body != "" {
@@ -36,6 +36,9 @@ func do(t *testing.T, h http.Handler, method, target, token, body string) *httpt
 	}
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)

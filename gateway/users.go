@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/zap"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/translator"
@@ -131,7 +130,7 @@ func (h *users) render(c echo.Context, l *Live, u translator.PortalUser) transla
 func (h *users) resource(c echo.Context, l *Live, u translator.PortalUser, proj translator.Projection) (translator.Resource, error) {
 	res := h.render(c, l, u)
 	if proj.Requested("groups") {
-		groups, err := userGroups(c.Request().Context(), l.Portal, u.IDUser)
+		groups, err := userGroups(c.Request().Context(), l.Users, u.IDUser)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +144,7 @@ func (h *users) resource(c echo.Context, l *Live, u translator.PortalUser, proj 
 }
 
 // userGroups lists every group of a portal user.
-func userGroups(ctx context.Context, p Portal, idUser int64) ([]translator.PortalGroup, error) {
+func userGroups(ctx context.Context, p UserPortal, idUser int64) ([]translator.PortalGroup, error) {
 	var out []translator.PortalGroup
 	for skip := 0; ; {
 		list, err := p.ListUserGroups(ctx, idUser, translator.Page{Top: portalPageSize, Skip: skip})
@@ -174,7 +173,7 @@ func (h *users) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := record(c)
+	rec := reqOf(c).rec
 	rec.SetUserName(req.Str("userName"))
 	nu, changes, err := l.Mapping.ToPortalUser(req)
 	if err != nil {
@@ -191,7 +190,7 @@ func (h *users) create(c echo.Context) error {
 		c.Response().Header().Set(HeaderDryRun, "true")
 		return writeSCIM(c, http.StatusCreated, res)
 	}
-	if err := requireEndpoints(l, config.OpCreateUser); err != nil {
+	if err := requireEndpoints(l, OpCreateUser); err != nil {
 		return err
 	}
 	fp := fingerprint(nu)
@@ -244,7 +243,7 @@ func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu 
 	// The pending record is written while the portal works (a Redis round trip against a portal call).
 	pc := h.s.beginCreate(ctx, store.User, login, fp)
 
-	u, err := l.Portal.CreateUser(ctx, nu)
+	u, err := l.Users.CreateUser(ctx, nu)
 	pc.wait()
 	switch translator.ErrorCode(err) {
 	case "":
@@ -284,18 +283,18 @@ func (h *users) createOnce(c echo.Context, l *Live, req translator.Resource, nu 
 func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login, fp, outcome string) (int, string, []byte, error) {
 	ctx := createContext(c)
 	h.s.createOutcome(c, translog.ResourceUser, outcome)
-	record(c).SetSCIMID(u.GUIDUser)
-	record(c).SetPortalID(u.IDUser)
+	reqOf(c).rec.SetSCIMID(u.GUIDUser)
+	reqOf(c).rec.SetPortalID(u.IDUser)
 	userKind.recordCreate(ctx, h.s, login, fp, u)
 	res := h.render(c, l, u)
 	b, err := json.Marshal(res)
 	if err != nil {
 		return 0, "", nil, err
 	}
-	c.Set(deliveredKey, func() {
+	reqOf(c).onDelivered = func() {
 		h.s.storeErr(h.s.writeCreateRecord(ctx, store.User, login,
 			store.CreateRecord{Fingerprint: fp, ID: u.GUIDUser, Delivered: true}))
-	})
+	}
 	return http.StatusCreated, baseURL(c) + "/Users/" + u.GUIDUser, b, nil
 }
 
@@ -303,7 +302,7 @@ func (h *users) created(c echo.Context, l *Live, u translator.PortalUser, login,
 // removed, enabled again unless the request says active false; 201 with the same id.
 func (h *users) restore(c echo.Context, l *Live, u translator.PortalUser, req translator.Resource, login, fp string) (int, string, []byte, error) {
 	ctx := createContext(c)
-	if err := requireEndpoints(l, config.OpUpdateUser, config.OpEnableUser); err != nil {
+	if err := requireEndpoints(l, OpUpdateUser, OpEnableUser); err != nil {
 		return 0, "", nil, err
 	}
 	diff, err := l.Mapping.Diff(u, req)
@@ -315,16 +314,16 @@ func (h *users) restore(c echo.Context, l *Live, u translator.PortalUser, req tr
 		patch.Properties = map[string]any{}
 	}
 	patch.Properties[translator.DeletedProperty] = nil
-	updated, err := l.Portal.UpdateUser(ctx, u.IDUser, patch)
+	updated, err := l.Users.UpdateUser(ctx, u.IDUser, patch)
 	if err != nil {
 		return 0, "", nil, h.portalErr(l, err)
 	}
 	enable := diff.Active == nil || *diff.Active
 	if enable != updated.Enabled {
 		if enable {
-			err = l.Portal.EnableUser(ctx, u.IDUser)
+			err = l.Users.EnableUser(ctx, u.IDUser)
 		} else {
-			err = l.Portal.DisableUser(ctx, u.IDUser)
+			err = l.Users.DisableUser(ctx, u.IDUser)
 		}
 		if err != nil {
 			return 0, "", nil, h.portalErr(l, err)
@@ -380,7 +379,7 @@ func (h *users) replace(c echo.Context) error {
 // the request recomputes the difference and converges.
 func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired translator.Resource, okStatus int) error {
 	ctx := c.Request().Context()
-	rec := record(c)
+	rec := reqOf(c).rec
 	rec.SetPortalID(u.IDUser)
 	rec.SetUserName(desired.Str("userName"))
 	diff, err := l.Mapping.Diff(u, desired)
@@ -393,7 +392,7 @@ func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired
 	}
 	var needed []string
 	if !diff.Patch.Empty() {
-		needed = append(needed, config.OpUpdateUser)
+		needed = append(needed, OpUpdateUser)
 	}
 	if diff.Active != nil {
 		needed = append(needed, activeOp(*diff.Active))
@@ -410,7 +409,7 @@ func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired
 		return h.answerUpdate(c, okStatus, res)
 	}
 	if !diff.Patch.Empty() {
-		updated, err := l.Portal.UpdateUser(ctx, u.IDUser, diff.Patch)
+		updated, err := l.Users.UpdateUser(ctx, u.IDUser, diff.Patch)
 		if err != nil {
 			return h.portalErr(l, err)
 		}
@@ -420,9 +419,9 @@ func (h *users) update(c echo.Context, l *Live, u translator.PortalUser, desired
 	}
 	if diff.Active != nil {
 		if *diff.Active {
-			err = l.Portal.EnableUser(ctx, u.IDUser)
+			err = l.Users.EnableUser(ctx, u.IDUser)
 		} else {
-			err = l.Portal.DisableUser(ctx, u.IDUser)
+			err = l.Users.DisableUser(ctx, u.IDUser)
 		}
 		if err != nil {
 			return h.portalErr(l, err)
@@ -448,9 +447,9 @@ func (h *users) answerUpdate(c echo.Context, okStatus int, res translator.Resour
 
 func activeOp(active bool) string {
 	if active {
-		return config.OpEnableUser
+		return OpEnableUser
 	}
-	return config.OpDisableUser
+	return OpDisableUser
 }
 
 // deleteChanges explains a DELETE in disable mode for the translation log: the user is disabled
@@ -468,9 +467,9 @@ func deleteChanges(u translator.PortalUser) []translator.FieldChange {
 // the portal deletes it. The deleteUser switch freezes DELETE in both modes.
 func (h *users) delete(c echo.Context) error {
 	l, ctx := liveOf(c), c.Request().Context()
-	needed := []string{config.OpDeleteUser}
+	needed := []string{OpDeleteUser}
 	if l.OnDelete != OnDeleteDelete {
-		needed = append(needed, config.OpDisableUser, config.OpUpdateUser)
+		needed = append(needed, OpDisableUser, OpUpdateUser)
 	}
 	if err := requireEndpoints(l, needed...); err != nil {
 		return err
@@ -479,7 +478,7 @@ func (h *users) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := record(c)
+	rec := reqOf(c).rec
 	rec.SetPortalID(u.IDUser)
 	rec.SetUserName(h.render(c, l, u).Str("userName"))
 	if l.OnDelete != OnDeleteDelete {
@@ -493,18 +492,18 @@ func (h *users) delete(c echo.Context) error {
 	}
 	if l.OnDelete == OnDeleteDelete {
 		rec.SetOutcome(translog.OutcomeDeleted)
-		if err := l.Portal.DeleteUser(ctx, u.IDUser); err != nil && translator.ErrorCode(err) != translator.ENotFound {
+		if err := l.Users.DeleteUser(ctx, u.IDUser); err != nil && translator.ErrorCode(err) != translator.ENotFound {
 			return h.portalErr(l, err)
 		}
 		h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.User, u.GUIDUser))
 	} else {
 		rec.SetOutcome(translog.OutcomeDisabled)
 		if u.Enabled {
-			if err := l.Portal.DisableUser(ctx, u.IDUser); err != nil {
+			if err := l.Users.DisableUser(ctx, u.IDUser); err != nil {
 				return h.portalErr(l, err)
 			}
 		}
-		if _, err := l.Portal.UpdateUser(ctx, u.IDUser, translator.Patch{Properties: map[string]any{translator.DeletedProperty: true}}); err != nil {
+		if _, err := l.Users.UpdateUser(ctx, u.IDUser, translator.Patch{Properties: map[string]any{translator.DeletedProperty: true}}); err != nil {
 			return h.portalErr(l, err)
 		}
 	}
@@ -532,7 +531,7 @@ func (h *users) portalErr(l *Live, err error) error {
 // needs is switched off in config.
 func requireEndpoints(l *Live, ops ...string) error {
 	for _, op := range ops {
-		if !l.Portal.Endpoint(op) {
+		if !l.Switches.Endpoint(op) {
 			return &translator.Error{Code: translator.EUnavailable, RetryAfter: disabledRetryAfter,
 				Message: fmt.Sprintf("the portal endpoint upstream.endpoints.%s is disabled in config; the request was not sent", op)}
 		}
@@ -581,7 +580,7 @@ func hashHex(s string) string {
 // createOutcome counts a create's outcome and notes it in the translation record.
 func (s *Server) createOutcome(c echo.Context, resource, outcome string) {
 	s.metrics.CreateOutcome(resource, outcome)
-	record(c).SetOutcome(outcome)
+	reqOf(c).rec.SetOutcome(outcome)
 }
 
 // storeErr counts and logs a store failure: the request goes on without the cache.

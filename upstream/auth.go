@@ -14,7 +14,6 @@ import (
 	"github.com/go-resty/resty/v2"
 	"go.uber.org/zap"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
@@ -43,7 +42,7 @@ type tokenSource struct {
 	failUntil time.Time
 }
 
-func newTokenSource(c *Client, tokenURL string, auth config.Auth) *tokenSource {
+func newTokenSource(c *Client, tokenURL string, auth Auth) *tokenSource {
 	return &tokenSource{
 		c:           c,
 		url:         tokenURL,

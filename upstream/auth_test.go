@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/internal/testkit"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream/portalsim"
@@ -91,7 +90,7 @@ func TestCredentialsRefused(t *testing.T) {
 
 	t.Run("wrong secret, concurrent calls", func(t *testing.T) {
 		p := newPortal(t, portalsim.DefaultFaults())
-		c := newClient(t, p, func(u *config.Upstream) { u.Auth.ClientSecret = "wrong" }, Options{})
+		c := newClient(t, p, func(u *Config) { u.Auth.ClientSecret = "wrong" }, Options{})
 		c.tokens.failureTTL = time.Hour // the whole test runs inside one failure window
 		const n = 20
 		var wg sync.WaitGroup
@@ -121,7 +120,7 @@ func TestCredentialsRefused(t *testing.T) {
 
 	t.Run("api-only scope", func(t *testing.T) {
 		p := newPortal(t, portalsim.DefaultFaults())
-		c := newClient(t, p, func(u *config.Upstream) { u.Auth.Scopes = []string{"api"} }, Options{})
+		c := newClient(t, p, func(u *Config) { u.Auth.Scopes = []string{"api"} }, Options{})
 		_, err := c.ListUsers(ctx, nil, translator.Page{Top: 1})
 		e := wantCode(t, err, translator.EUnauthorized)
 		if e.Status != http.StatusForbidden || e.PortalCode != "INSUFFICIENT_SCOPE" {
@@ -134,7 +133,7 @@ func TestCredentialsRefused(t *testing.T) {
 
 	t.Run("unknown scope", func(t *testing.T) {
 		p := newPortal(t, portalsim.DefaultFaults())
-		c := newClient(t, p, func(u *config.Upstream) { u.Auth.Scopes = []string{"api", "admin"} }, Options{})
+		c := newClient(t, p, func(u *Config) { u.Auth.Scopes = []string{"api", "admin"} }, Options{})
 		_, err := c.ListUsers(ctx, nil, translator.Page{Top: 1})
 		e := wantCode(t, err, translator.EUnauthorized)
 		if e.PortalCode != "invalid_scope" || !strings.Contains(e.Message, "upstream.auth.scopes") {
@@ -144,7 +143,7 @@ func TestCredentialsRefused(t *testing.T) {
 
 	t.Run("refused token is not retried by a safe call", func(t *testing.T) {
 		p := newPortal(t, portalsim.DefaultFaults())
-		c := newClient(t, p, func(u *config.Upstream) { u.Auth.ClientID = "someone-else" }, Options{})
+		c := newClient(t, p, func(u *Config) { u.Auth.ClientID = "someone-else" }, Options{})
 		c.tokens.failureTTL = 0 // every attempt would ask again if the client retried
 		err := c.DisableUser(ctx, 1)
 		wantCode(t, err, translator.EUnauthorized)
@@ -159,7 +158,7 @@ func TestStaticAndNoAuth(t *testing.T) {
 	p := newPortal(t, portalsim.DefaultFaults(), func(o *portalsim.Options) { o.StaticToken = "static-token" })
 
 	t.Run("static bearer", func(t *testing.T) {
-		c := newClient(t, p, func(u *config.Upstream) { u.Auth = config.Auth{Type: "bearer", Token: "static-token"} }, Options{})
+		c := newClient(t, p, func(u *Config) { u.Auth = Auth{Type: "bearer", Token: "static-token"} }, Options{})
 		if _, err := c.ListUsers(ctx, nil, translator.Page{Top: 1}); err != nil {
 			t.Fatalf("ListUsers: %v", err)
 		}
@@ -168,7 +167,7 @@ func TestStaticAndNoAuth(t *testing.T) {
 		}
 	})
 	t.Run("wrong static bearer is refused without a replay", func(t *testing.T) {
-		c := newClient(t, p, func(u *config.Upstream) { u.Auth = config.Auth{Type: "bearer", Token: "stale"} }, Options{})
+		c := newClient(t, p, func(u *Config) { u.Auth = Auth{Type: "bearer", Token: "stale"} }, Options{})
 		before := p.stats(t).apiCalls()
 		_, err := c.ListUsers(ctx, nil, translator.Page{Top: 1})
 		wantCode(t, err, translator.EUnauthorized)
@@ -177,7 +176,7 @@ func TestStaticAndNoAuth(t *testing.T) {
 		}
 	})
 	t.Run("none", func(t *testing.T) {
-		c := newClient(t, p, func(u *config.Upstream) { u.Auth = config.Auth{Type: "none"} }, Options{})
+		c := newClient(t, p, func(u *Config) { u.Auth = Auth{Type: "none"} }, Options{})
 		seen := make(chan string, 1)
 		p.hook(func(w http.ResponseWriter, r *http.Request) bool {
 			seen <- r.Header.Get("Authorization")
@@ -222,7 +221,7 @@ func TestTokenAnswers(t *testing.T) {
 				w.Write([]byte(tt.body))
 			}))
 			defer tokenSrv.Close()
-			c := newClient(t, p, func(u *config.Upstream) { u.Auth.TokenURL = tokenSrv.URL + "/token" }, Options{})
+			c := newClient(t, p, func(u *Config) { u.Auth.TokenURL = tokenSrv.URL + "/token" }, Options{})
 			_, err := c.ListUsers(context.Background(), nil, translator.Page{Top: 1})
 			if want := "grant_type=client_credentials&scope=api+usersync " + testClientID + ":" + testClientSecret; *form.Load() != want {
 				t.Fatalf("token request = %q, want %q", *form.Load(), want)
@@ -257,17 +256,17 @@ func TestTLS(t *testing.T) {
 
 	tests := []struct {
 		name string
-		tls  config.TLS
+		tls  TLS
 		code translator.Code
 	}{
-		{"custom CA and client certificate", config.TLS{Enabled: true, CAFile: caFile, CertFile: certFile, KeyFile: keyFile}, ""},
-		{"no client certificate", config.TLS{Enabled: true, CAFile: caFile}, translator.EUnavailable},
-		{"system roots do not know the CA", config.TLS{Enabled: true}, translator.EUnavailable},
+		{"custom CA and client certificate", TLS{Enabled: true, CAFile: caFile, CertFile: certFile, KeyFile: keyFile}, ""},
+		{"no client certificate", TLS{Enabled: true, CAFile: caFile}, translator.EUnavailable},
+		{"system roots do not know the CA", TLS{Enabled: true}, translator.EUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig(srv.URL + testBasePath)
-			cfg.Auth = config.Auth{Type: "bearer", Token: "static-token"}
+			cfg.Auth = Auth{Type: "bearer", Token: "static-token"}
 			cfg.TLS = tt.tls
 			cfg.Retry.MaxAttempts = 1
 			c, err := New(cfg, Options{})
@@ -287,9 +286,9 @@ func TestTLS(t *testing.T) {
 		})
 	}
 
-	if _, err := New(func() config.Upstream {
+	if _, err := New(func() Config {
 		cfg := testConfig(srv.URL)
-		cfg.TLS = config.TLS{CertFile: certFile}
+		cfg.TLS = TLS{CertFile: certFile}
 		return cfg
 	}(), Options{}); err == nil {
 		t.Fatalf("New with a certFile and no keyFile: want an error")
@@ -299,14 +298,14 @@ func TestTLS(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*config.Upstream)
+		edit func(*Config)
 	}{
-		{"relative base URL", func(u *config.Upstream) { u.BaseURL = "/portal" }},
-		{"unknown auth type", func(u *config.Upstream) { u.Auth.Type = "kerberos" }},
-		{"oauth2 without secret", func(u *config.Upstream) { u.Auth.ClientSecret = "" }},
-		{"bearer without token", func(u *config.Upstream) { u.Auth = config.Auth{Type: "bearer"} }},
-		{"endpoint without path", func(u *config.Upstream) { u.Endpoints[config.OpGetUser] = config.Endpoint{Method: "GET"} }},
-		{"unreadable CA", func(u *config.Upstream) { u.TLS.CAFile = "/nonexistent/ca.pem" }},
+		{"relative base URL", func(u *Config) { u.BaseURL = "/portal" }},
+		{"unknown auth type", func(u *Config) { u.Auth.Type = "kerberos" }},
+		{"oauth2 without secret", func(u *Config) { u.Auth.ClientSecret = "" }},
+		{"bearer without token", func(u *Config) { u.Auth = Auth{Type: "bearer"} }},
+		{"unknown operation", func(u *Config) { u.Endpoints = map[string]Endpoint{"fetchUser": {Method: "GET", Path: "/u"}} }},
+		{"unreadable CA", func(u *Config) { u.TLS.CAFile = "/nonexistent/ca.pem" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

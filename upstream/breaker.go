@@ -6,7 +6,6 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
@@ -20,7 +19,7 @@ var (
 	errBreakerExcluded = errors.New("not the portal") // 429, the caller's own cancellation, a token failure
 )
 
-func newBreaker(c *Client, cfg config.Breaker) *gobreaker.TwoStepCircuitBreaker[struct{}] {
+func newBreaker(c *Client, cfg Breaker) *gobreaker.TwoStepCircuitBreaker[struct{}] {
 	threshold := uint32(max(cfg.ConsecutiveFailures, 1))
 	return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        "portal",

@@ -12,8 +12,6 @@ import (
 	"github.com/go-resty/resty/v2"
 	"github.com/sony/gobreaker/v2"
 	"go.uber.org/zap"
-
-	"github.com/scim-gateway/scim-gateway/config"
 )
 
 // Headers the client sends beside Authorization.
@@ -25,7 +23,7 @@ const (
 
 // CallInfo describes one attempt at one portal call, for the translation log and metrics.
 type CallInfo struct {
-	Op           string        // the portal operation (config.OpGetUser...), or OpToken for a token call
+	Op           string        // the portal operation (OpGetUser...), or OpToken for a token call
 	Method       string        // the HTTP method sent
 	PathTemplate string        // the configured path, with {idUser}/{idGroup} placeholders
 	Path         string        // the path sent, placeholders filled, without the query (it may hold a filter value)
@@ -59,7 +57,7 @@ type Options struct {
 
 // Client calls one portal. It is safe for concurrent use. Build it with New.
 type Client struct {
-	cfg       config.Upstream
+	cfg       Config
 	baseURL   string
 	endpoints map[string]endpoint
 	http      *resty.Client
@@ -82,11 +80,11 @@ type endpoint struct {
 	enabled bool
 }
 
-// New builds a Client from cfg, on which (*config.Config).ApplyDefaults has run. It reads the TLS
+// New builds a Client from cfg (with the configuration file's defaults applied). It reads the TLS
 // files named in cfg.TLS. It returns an error when cfg cannot describe a working client (bad base
 // URL, unknown auth type, missing credentials, an endpoint without method or path, unreadable TLS
 // files).
-func New(cfg config.Upstream, opts Options) (*Client, error) {
+func New(cfg Config, opts Options) (*Client, error) {
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("upstream.baseURL %q: want an absolute http or https URL", cfg.BaseURL)
@@ -94,17 +92,19 @@ func New(cfg config.Upstream, opts Options) (*Client, error) {
 	if cfg.Timeout <= 0 || cfg.MaxInFlight <= 0 || cfg.Retry.MaxAttempts <= 0 {
 		return nil, fmt.Errorf("upstream: timeout, maxInFlight and retry.maxAttempts must be positive (were defaults applied?)")
 	}
-	eps := make(map[string]endpoint, len(config.DefaultEndpoints))
-	for op := range config.DefaultEndpoints {
-		e, ok := cfg.Endpoints[op]
-		if !ok || e.Method == "" || e.Path == "" {
-			return nil, fmt.Errorf("upstream.endpoints.%s: method and path are required", op)
+	for op := range cfg.Endpoints {
+		if _, known := DefaultEndpoints[op]; !known {
+			return nil, fmt.Errorf("upstream.endpoints.%s: unknown operation", op)
 		}
+	}
+	eps := make(map[string]endpoint, len(DefaultEndpoints))
+	for op := range DefaultEndpoints {
+		e := ResolveEndpoint(cfg, op)
 		path := e.Path
 		if !strings.HasPrefix(path, "/") {
 			path = "/" + path
 		}
-		eps[op] = endpoint{op: op, method: strings.ToUpper(e.Method), path: path, enabled: e.IsEnabled()}
+		eps[op] = endpoint{op: op, method: strings.ToUpper(e.Method), path: path, enabled: !e.Disabled}
 	}
 
 	transport := opts.Transport
@@ -193,7 +193,7 @@ func (c *Client) Close() {
 	}
 }
 
-// Endpoint reports whether the portal operation op (config.OpCreateUser...) is enabled in config, so
+// Endpoint reports whether the portal operation op (OpCreateUser...) is enabled in config, so
 // that a caller can refuse a multi-call operation before making its first call. An unknown op is
 // reported disabled.
 func (c *Client) Endpoint(op string) (enabled bool) {

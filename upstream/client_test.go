@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream/portalsim"
 )
@@ -301,7 +300,7 @@ func TestUnreadableAnswers(t *testing.T) {
 	})
 	t.Run("answer over maxBodyBytes", func(t *testing.T) {
 		// Room for the token answer, not for a user.
-		c := newClient(t, p, func(u *config.Upstream) { u.MaxBody = 250 }, Options{})
+		c := newClient(t, p, func(u *Config) { u.MaxBody = 250 }, Options{})
 		_, err := c.GetUser(ctx, user.IDUser)
 		e := wantCode(t, err, translator.EInternal)
 		if e.Status != http.StatusOK || !strings.Contains(e.Message, "portal getUser answered 200") {
@@ -309,8 +308,8 @@ func TestUnreadableAnswers(t *testing.T) {
 		}
 	})
 	t.Run("wrong endpoint path is not a missing user", func(t *testing.T) {
-		c := newClient(t, p, func(u *config.Upstream) {
-			u.Endpoints[config.OpGetUser] = config.Endpoint{Method: http.MethodGet, Path: "/api/usersync/v9/users({idUser})"}
+		c := newClient(t, p, func(u *Config) {
+			u.Endpoints = map[string]Endpoint{OpGetUser: {Method: http.MethodGet, Path: "/api/usersync/v9/users({idUser})"}}
 		}, Options{})
 		_, err := c.GetUser(ctx, user.IDUser)
 		e := wantCode(t, err, translator.EInternal)
@@ -404,12 +403,10 @@ func TestListQuery(t *testing.T) {
 
 func TestDisabledEndpoint(t *testing.T) {
 	p := newPortal(t, portalsim.DefaultFaults())
-	c := newClient(t, p, func(u *config.Upstream) {
-		e := u.Endpoints[config.OpDeleteUser]
-		e.Enabled = ptr(false)
-		u.Endpoints[config.OpDeleteUser] = e
+	c := newClient(t, p, func(u *Config) {
+		u.Endpoints = map[string]Endpoint{OpDeleteUser: {Disabled: true}}
 	}, Options{})
-	if c.Endpoint(config.OpDeleteUser) || !c.Endpoint(config.OpGetUser) || c.Endpoint("nonsense") {
+	if c.Endpoint(OpDeleteUser) || !c.Endpoint(OpGetUser) || c.Endpoint("nonsense") {
 		t.Fatalf("Endpoint: want deleteUser off, getUser on, an unknown op off")
 	}
 	err := c.DeleteUser(context.Background(), 1)
@@ -449,7 +446,7 @@ func TestRequestIDAndCallInfo(t *testing.T) {
 	if tok.Op != OpToken || tok.Status != http.StatusOK || !tok.Sent || tok.Err != nil {
 		t.Fatalf("token CallInfo = %+v", tok)
 	}
-	if list.Op != config.OpListUsers || list.Method != http.MethodGet || list.PathTemplate != routeUsers ||
+	if list.Op != OpListUsers || list.Method != http.MethodGet || list.PathTemplate != routeUsers ||
 		list.Status != http.StatusOK || list.Attempt != 1 || !list.Sent || list.Err != nil || list.Duration <= 0 {
 		t.Fatalf("list CallInfo = %+v", list)
 	}

@@ -3,7 +3,6 @@ package upstream
 import (
 	"context"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
@@ -11,21 +10,21 @@ import (
 // retried. Errors: EConflict with ExistingID (the name is taken), EInvalid/invalidValue with Target,
 // EOutcomeUnknown (sent, no answer: the group may exist).
 func (c *Client) CreateGroup(ctx context.Context, g translator.NewPortalGroup) (translator.PortalGroup, error) {
-	status, body, err := c.do(ctx, request{op: config.OpCreateGroup, body: g})
+	status, body, err := c.do(ctx, request{op: OpCreateGroup, body: g})
 	if err != nil {
 		return translator.PortalGroup{}, err
 	}
-	group, err := decodeOne(config.OpCreateGroup, status, body, groupOK)
+	group, err := decodeOne(OpCreateGroup, status, body, groupOK)
 	return group, asError(err)
 }
 
 // GetGroup reads one group by its portal key. Errors: ENotFound (GROUP_NOT_FOUND).
 func (c *Client) GetGroup(ctx context.Context, idGroup int64) (translator.PortalGroup, error) {
-	status, body, err := c.do(ctx, request{op: config.OpGetGroup, idGroup: idGroup})
+	status, body, err := c.do(ctx, request{op: OpGetGroup, idGroup: idGroup})
 	if err != nil {
 		return translator.PortalGroup{}, err
 	}
-	group, err := decodeOne(config.OpGetGroup, status, body, groupOK)
+	group, err := decodeOne(OpGetGroup, status, body, groupOK)
 	return group, asError(err)
 }
 
@@ -36,11 +35,11 @@ func (c *Client) ListGroups(ctx context.Context, filters []translator.PortalFilt
 	if qerr != nil {
 		return translator.GroupList{}, qerr
 	}
-	status, body, err := c.do(ctx, request{op: config.OpListGroups, query: query})
+	status, body, err := c.do(ctx, request{op: OpListGroups, query: query})
 	if err != nil {
 		return translator.GroupList{}, err
 	}
-	count, groups, err := decodeList[translator.PortalGroup](config.OpListGroups, status, body)
+	count, groups, err := decodeList[translator.PortalGroup](OpListGroups, status, body)
 	if err != nil {
 		return translator.GroupList{}, err
 	}
@@ -51,18 +50,18 @@ func (c *Client) ListGroups(ctx context.Context, filters []translator.PortalFilt
 // change. It is never retried. Errors: ENotFound, EConflict with ExistingID, EInvalid/invalidValue,
 // EOutcomeUnknown.
 func (c *Client) UpdateGroup(ctx context.Context, idGroup int64, patch translator.Patch) (translator.PortalGroup, error) {
-	status, body, err := c.do(ctx, request{op: config.OpUpdateGroup, idGroup: idGroup, body: patch})
+	status, body, err := c.do(ctx, request{op: OpUpdateGroup, idGroup: idGroup, body: patch})
 	if err != nil {
 		return translator.PortalGroup{}, err
 	}
-	group, err := decodeOne(config.OpUpdateGroup, status, body, groupOK)
+	group, err := decodeOne(OpUpdateGroup, status, body, groupOK)
 	return group, asError(err)
 }
 
 // DeleteGroup deletes a group and its memberships. Errors: ENotFound (GROUP_NOT_FOUND),
 // EOutcomeUnknown.
 func (c *Client) DeleteGroup(ctx context.Context, idGroup int64) error {
-	_, _, err := c.do(ctx, request{op: config.OpDeleteGroup, idGroup: idGroup})
+	_, _, err := c.do(ctx, request{op: OpDeleteGroup, idGroup: idGroup})
 	return asError(err)
 }
 
@@ -72,11 +71,11 @@ func (c *Client) ListMembers(ctx context.Context, idGroup int64, page translator
 	if qerr != nil {
 		return translator.MemberList{}, qerr
 	}
-	status, body, err := c.do(ctx, request{op: config.OpListMembers, idGroup: idGroup, query: query})
+	status, body, err := c.do(ctx, request{op: OpListMembers, idGroup: idGroup, query: query})
 	if err != nil {
 		return translator.MemberList{}, err
 	}
-	count, members, err := decodeList[translator.PortalMember](config.OpListMembers, status, body)
+	count, members, err := decodeList[translator.PortalMember](OpListMembers, status, body)
 	if err != nil {
 		return translator.MemberList{}, err
 	}
@@ -86,13 +85,13 @@ func (c *Client) ListMembers(ctx context.Context, idGroup int64, page translator
 // AddMember makes a user a member of a group; adding a member again succeeds. Errors: ENotFound with
 // PortalCode GROUP_NOT_FOUND or USER_NOT_FOUND, EOutcomeUnknown.
 func (c *Client) AddMember(ctx context.Context, idGroup, idUser int64) error {
-	_, _, err := c.do(ctx, request{op: config.OpAddMember, idGroup: idGroup, idUser: idUser})
+	_, _, err := c.do(ctx, request{op: OpAddMember, idGroup: idGroup, idUser: idUser})
 	return asError(err)
 }
 
 // RemoveMember removes a user from a group. Errors: ENotFound with PortalCode NOT_A_MEMBER,
 // GROUP_NOT_FOUND or USER_NOT_FOUND, EOutcomeUnknown.
 func (c *Client) RemoveMember(ctx context.Context, idGroup, idUser int64) error {
-	_, _, err := c.do(ctx, request{op: config.OpRemoveMember, idGroup: idGroup, idUser: idUser})
+	_, _, err := c.do(ctx, request{op: OpRemoveMember, idGroup: idGroup, idUser: idUser})
 	return asError(err)
 }

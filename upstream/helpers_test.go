@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream/portalsim"
 )
@@ -132,19 +131,24 @@ func (s simStats) count(method, route string, status int) int {
 // apiCalls counts every call but token calls.
 func (s simStats) apiCalls() int { return s.Total - s.count(http.MethodPost, routeToken, -1) }
 
-// testConfig returns an upstream config for the portal with defaults applied and short retry delays.
-func testConfig(baseURL string) config.Upstream {
-	c := config.Config{Upstream: config.Upstream{
+// testConfig returns an upstream config for the portal with the configuration file's defaults and
+// short retry delays.
+func testConfig(baseURL string) Config {
+	return Config{
 		BaseURL: baseURL,
-		Auth:    config.Auth{Type: "oauth2", ClientID: testClientID, ClientSecret: testClientSecret},
-		Retry:   config.Retry{InitialDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
-	}}
-	c.ApplyDefaults()
-	return c.Upstream
+		Auth: Auth{Type: "oauth2", ClientID: testClientID, ClientSecret: testClientSecret, TokenURL: "/oauth2/server/token",
+			Scopes: []string{"api", "usersync"}, RenewBefore: 60 * time.Second},
+		Timeout:     10 * time.Second,
+		MaxInFlight: 64,
+		QueueWait:   5 * time.Second,
+		MaxBody:     4 << 20,
+		Retry:       Retry{MaxAttempts: 3, InitialDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxRetryAfter: 10 * time.Second},
+		Breaker:     Breaker{ConsecutiveFailures: 5, OpenTimeout: 30 * time.Second, HalfOpenMaxCalls: 1, Interval: 60 * time.Second},
+	}
 }
 
 // newClient builds a client for p, with cfg changed by edit.
-func newClient(t testing.TB, p *portal, edit func(*config.Upstream), opts Options) *Client {
+func newClient(t testing.TB, p *portal, edit func(*Config), opts Options) *Client {
 	t.Helper()
 	cfg := testConfig(p.srv.URL + testBasePath)
 	if edit != nil {

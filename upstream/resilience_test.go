@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream/portalsim"
 )
@@ -48,7 +47,7 @@ func TestUnavailableBurst(t *testing.T) {
 		}
 		var attempts []int
 		for _, call := range log.all() {
-			if call.Op == config.OpGetUser {
+			if call.Op == OpGetUser {
 				attempts = append(attempts, call.Attempt)
 			}
 		}
@@ -59,14 +58,14 @@ func TestUnavailableBurst(t *testing.T) {
 
 	t.Run("reads give up after maxAttempts", func(t *testing.T) {
 		p := newPortal(t, faults(func(f *portalsim.Faults) { f.ErrorRate = 1 }))
-		c := newClient(t, p, func(u *config.Upstream) { u.Breaker.ConsecutiveFailures = 100 }, Options{})
+		c := newClient(t, p, func(u *Config) { u.Breaker.ConsecutiveFailures = 100 }, Options{})
 		_, err := c.GetUser(ctx, 1)
 		e := wantCode(t, err, translator.EUnavailable)
 		if e.Status != http.StatusServiceUnavailable || e.RetryAfter <= 0 {
 			t.Fatalf("error = %+v, want status 503 and a RetryAfter hint", e)
 		}
-		if n := p.stats(t).count(http.MethodGet, routeUser, -1); n != config.DefaultRetryMaxAttempts {
-			t.Fatalf("GET calls = %d, want %d", n, config.DefaultRetryMaxAttempts)
+		if n := p.stats(t).count(http.MethodGet, routeUser, -1); n != testConfig("").Retry.MaxAttempts {
+			t.Fatalf("GET calls = %d, want %d", n, testConfig("").Retry.MaxAttempts)
 		}
 	})
 
@@ -82,7 +81,7 @@ func TestUnavailableBurst(t *testing.T) {
 
 	t.Run("HTML error page", func(t *testing.T) {
 		p := newPortal(t, faults(func(f *portalsim.Faults) { f.ErrorRate = 1; f.HTMLErrors = true }))
-		c := newClient(t, p, func(u *config.Upstream) { u.Retry.MaxAttempts = 1 }, Options{})
+		c := newClient(t, p, func(u *Config) { u.Retry.MaxAttempts = 1 }, Options{})
 		_, err := c.GetUser(ctx, 1)
 		e := wantCode(t, err, translator.EUnavailable)
 		if e.Status != http.StatusServiceUnavailable || e.PortalCode != "" || e.Err != nil {
@@ -97,7 +96,7 @@ func TestBreaker(t *testing.T) {
 		p := newPortal(t, faults(func(f *portalsim.Faults) { f.ErrorRate = 1 }))
 		var mu sync.Mutex
 		changes := []string{}
-		c := newClient(t, p, func(u *config.Upstream) {
+		c := newClient(t, p, func(u *Config) {
 			u.Retry.MaxAttempts = 1
 			u.Breaker.ConsecutiveFailures = 3
 			u.Breaker.OpenTimeout = openTimeout
@@ -146,7 +145,7 @@ func TestBreaker(t *testing.T) {
 
 	t.Run("client errors do not trip it", func(t *testing.T) {
 		p := newPortal(t, portalsim.DefaultFaults())
-		c := newClient(t, p, func(u *config.Upstream) { u.Breaker.ConsecutiveFailures = 2 }, Options{})
+		c := newClient(t, p, func(u *Config) { u.Breaker.ConsecutiveFailures = 2 }, Options{})
 		mustCreateUser(t, c, "dup")
 		for range 5 {
 			_, err := c.GetUser(ctx, 999)
@@ -285,8 +284,8 @@ func TestDroppedConnections(t *testing.T) {
 		p.setFaults(t, dropping)
 		err := c.DisableUser(ctx, user.IDUser)
 		wantCode(t, err, translator.EOutcomeUnknown)
-		if n := p.stats(t).count(http.MethodPost, routeUser+"/disable", 0); n != config.DefaultRetryMaxAttempts {
-			t.Fatalf("dropped disable calls = %d, want %d", n, config.DefaultRetryMaxAttempts)
+		if n := p.stats(t).count(http.MethodPost, routeUser+"/disable", 0); n != testConfig("").Retry.MaxAttempts {
+			t.Fatalf("dropped disable calls = %d, want %d", n, testConfig("").Retry.MaxAttempts)
 		}
 	})
 
@@ -298,7 +297,7 @@ func TestDroppedConnections(t *testing.T) {
 		addr := ln.Addr().String()
 		ln.Close()
 		cfg := testConfig("http://" + addr + testBasePath)
-		cfg.Auth = config.Auth{Type: "bearer", Token: "t"}
+		cfg.Auth = Auth{Type: "bearer", Token: "t"}
 		c, err := New(cfg, Options{})
 		if err != nil {
 			t.Fatalf("New: %v", err)
@@ -313,7 +312,7 @@ func TestDroppedConnections(t *testing.T) {
 func TestSlowCommit(t *testing.T) {
 	// The simulator holds a slow commit's answer for a minute, or until the client hangs up.
 	p := newPortal(t, faults(func(f *portalsim.Faults) { f.SlowCommitRate = 1; f.SlowCommitMs = 60_000 }))
-	c := newClient(t, p, func(u *config.Upstream) { u.Timeout = time.Second }, Options{})
+	c := newClient(t, p, func(u *Config) { u.Timeout = time.Second }, Options{})
 	_, err := c.CreateUser(context.Background(), newUser("slowpoke"))
 	wantCode(t, err, translator.EOutcomeUnknown)
 	if n := p.stats(t).count(http.MethodPost, routeUsers, -1); n > 1 {
@@ -343,7 +342,7 @@ func TestCallerCancellation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPortal(t, portalsim.DefaultFaults())
-			c := newClient(t, p, func(u *config.Upstream) { u.Breaker.ConsecutiveFailures = 1 }, Options{})
+			c := newClient(t, p, func(u *Config) { u.Breaker.ConsecutiveFailures = 1 }, Options{})
 			arrived := make(chan struct{}, 1)
 			p.hook(func(w http.ResponseWriter, r *http.Request) bool {
 				io.Copy(io.Discard, r.Body) // read the whole request, so the server notices a hang-up
@@ -366,7 +365,7 @@ func TestCallerCancellation(t *testing.T) {
 
 func TestQueue(t *testing.T) {
 	p := newPortal(t, portalsim.DefaultFaults())
-	c := newClient(t, p, func(u *config.Upstream) {
+	c := newClient(t, p, func(u *Config) {
 		u.MaxInFlight = 1
 		u.QueueWait = 10 * time.Millisecond
 	}, Options{})

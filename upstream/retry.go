@@ -7,42 +7,40 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/scim-gateway/scim-gateway/config"
 )
 
 // retryableOps are the portal operations that are safe to repeat: reads, and writes whose repetition
 // leaves the portal as one call would (enable/disable, membership put/delete, deletes). Creates and
 // PATCHes are never repeated.
 var retryableOps = map[string]bool{
-	config.OpGetUser:        true,
-	config.OpListUsers:      true,
-	config.OpDisableUser:    true,
-	config.OpEnableUser:     true,
-	config.OpDeleteUser:     true,
-	config.OpGetGroup:       true,
-	config.OpListGroups:     true,
-	config.OpDeleteGroup:    true,
-	config.OpListMembers:    true,
-	config.OpAddMember:      true,
-	config.OpRemoveMember:   true,
-	config.OpListUserGroups: true,
+	OpGetUser:        true,
+	OpListUsers:      true,
+	OpDisableUser:    true,
+	OpEnableUser:     true,
+	OpDeleteUser:     true,
+	OpGetGroup:       true,
+	OpListGroups:     true,
+	OpDeleteGroup:    true,
+	OpListMembers:    true,
+	OpAddMember:      true,
+	OpRemoveMember:   true,
+	OpListUserGroups: true,
 }
 
 // readOps are the operations that change nothing in the portal. Every other operation is a write:
 // when one is sent and no answer comes, its outcome is unknown.
 var readOps = map[string]bool{
-	config.OpGetUser:        true,
-	config.OpListUsers:      true,
-	config.OpGetGroup:       true,
-	config.OpListGroups:     true,
-	config.OpListMembers:    true,
-	config.OpListUserGroups: true,
+	OpGetUser:        true,
+	OpListUsers:      true,
+	OpGetGroup:       true,
+	OpListGroups:     true,
+	OpListMembers:    true,
+	OpListUserGroups: true,
 }
 
 // backoff returns the full-jitter delay before retry number n (1 for the first retry): a uniform
 // draw in [0, min(maxDelay, initial*2^(n-1))].
-func backoff(cfg config.Retry, n int) time.Duration {
+func backoff(cfg Retry, n int) time.Duration {
 	ceiling := cfg.InitialDelay
 	for i := 1; i < n && ceiling < cfg.MaxDelay; i++ {
 		ceiling *= 2
@@ -57,7 +55,7 @@ func backoff(cfg config.Retry, n int) time.Duration {
 // retryDelay returns how long to wait before retry number n after an answer that asked for
 // retryAfter (0 when it did not), and whether the retry should happen at all: a Retry-After longer
 // than maxRetryAfter, or a wait that would end past ctx's deadline, is not waited out.
-func retryDelay(ctx context.Context, cfg config.Retry, n int, retryAfter time.Duration) (time.Duration, bool) {
+func retryDelay(ctx context.Context, cfg Retry, n int, retryAfter time.Duration) (time.Duration, bool) {
 	if retryAfter > cfg.MaxRetryAfter {
 		return 0, false
 	}

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"testing"
 	"time"
-
-	"github.com/scim-gateway/scim-gateway/config"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -38,7 +36,7 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	cfg := config.Retry{InitialDelay: 100 * time.Millisecond, MaxDelay: time.Second}
+	cfg := Retry{InitialDelay: 100 * time.Millisecond, MaxDelay: time.Second}
 	for _, tt := range []struct {
 		retry   int
 		ceiling time.Duration
@@ -52,7 +50,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestRetryDelay(t *testing.T) {
-	cfg := config.Retry{InitialDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, MaxRetryAfter: 10 * time.Second}
+	cfg := Retry{InitialDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, MaxRetryAfter: 10 * time.Second}
 	short, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	tests := []struct {

@@ -5,15 +5,13 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-
-	"github.com/scim-gateway/scim-gateway/config"
 )
 
 // buildTLS returns the TLS client settings for the portal, or nil when upstream.tls sets nothing (the
 // system roots then verify an https portal). caFile replaces the system roots; certFile and keyFile,
 // given together, are the client certificate. The settings apply to an https baseURL whether or not
 // tls.enabled is set: the URL's scheme decides whether TLS is spoken.
-func buildTLS(cfg config.TLS) (*tls.Config, error) {
+func buildTLS(cfg TLS) (*tls.Config, error) {
 	if cfg.CAFile == "" && cfg.CertFile == "" && cfg.KeyFile == "" && cfg.ServerName == "" && !cfg.InsecureSkipVerify {
 		return nil, nil
 	}

@@ -3,7 +3,6 @@ package upstream
 import (
 	"context"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
@@ -17,21 +16,21 @@ import (
 // Errors: EConflict with ExistingID (the login is taken), EInvalid/invalidValue with Target and
 // PortalCode (a value the portal rejects), EOutcomeUnknown (sent, no answer: the user may exist).
 func (c *Client) CreateUser(ctx context.Context, u translator.NewPortalUser) (translator.PortalUser, error) {
-	status, body, err := c.do(ctx, request{op: config.OpCreateUser, body: u})
+	status, body, err := c.do(ctx, request{op: OpCreateUser, body: u})
 	if err != nil {
 		return translator.PortalUser{}, err
 	}
-	user, err := decodeOne(config.OpCreateUser, status, body, userOK)
+	user, err := decodeOne(OpCreateUser, status, body, userOK)
 	return user, asError(err)
 }
 
 // GetUser reads one user by its portal key. Errors: ENotFound (USER_NOT_FOUND).
 func (c *Client) GetUser(ctx context.Context, idUser int64) (translator.PortalUser, error) {
-	status, body, err := c.do(ctx, request{op: config.OpGetUser, idUser: idUser})
+	status, body, err := c.do(ctx, request{op: OpGetUser, idUser: idUser})
 	if err != nil {
 		return translator.PortalUser{}, err
 	}
-	user, err := decodeOne(config.OpGetUser, status, body, userOK)
+	user, err := decodeOne(OpGetUser, status, body, userOK)
 	return user, asError(err)
 }
 
@@ -43,11 +42,11 @@ func (c *Client) ListUsers(ctx context.Context, filters []translator.PortalFilte
 	if qerr != nil {
 		return translator.UserList{}, qerr
 	}
-	status, body, err := c.do(ctx, request{op: config.OpListUsers, query: query})
+	status, body, err := c.do(ctx, request{op: OpListUsers, query: query})
 	if err != nil {
 		return translator.UserList{}, err
 	}
-	count, users, err := decodeList[translator.PortalUser](config.OpListUsers, status, body)
+	count, users, err := decodeList[translator.PortalUser](OpListUsers, status, body)
 	if err != nil {
 		return translator.UserList{}, err
 	}
@@ -58,31 +57,31 @@ func (c *Client) ListUsers(ctx context.Context, filters []translator.PortalFilte
 // It is never retried. Errors: ENotFound, EConflict with ExistingID (a rename onto a taken login),
 // EInvalid/invalidValue with Target, EOutcomeUnknown (sent, no answer).
 func (c *Client) UpdateUser(ctx context.Context, idUser int64, patch translator.Patch) (translator.PortalUser, error) {
-	status, body, err := c.do(ctx, request{op: config.OpUpdateUser, idUser: idUser, body: patch})
+	status, body, err := c.do(ctx, request{op: OpUpdateUser, idUser: idUser, body: patch})
 	if err != nil {
 		return translator.PortalUser{}, err
 	}
-	user, err := decodeOne(config.OpUpdateUser, status, body, userOK)
+	user, err := decodeOne(OpUpdateUser, status, body, userOK)
 	return user, asError(err)
 }
 
 // DisableUser disables a user; disabling a disabled user succeeds. Errors: ENotFound,
 // EOutcomeUnknown (sent, no answer, after the retries).
 func (c *Client) DisableUser(ctx context.Context, idUser int64) error {
-	_, _, err := c.do(ctx, request{op: config.OpDisableUser, idUser: idUser})
+	_, _, err := c.do(ctx, request{op: OpDisableUser, idUser: idUser})
 	return asError(err)
 }
 
 // EnableUser enables a user; enabling an enabled user succeeds. Errors: ENotFound, EOutcomeUnknown.
 func (c *Client) EnableUser(ctx context.Context, idUser int64) error {
-	_, _, err := c.do(ctx, request{op: config.OpEnableUser, idUser: idUser})
+	_, _, err := c.do(ctx, request{op: OpEnableUser, idUser: idUser})
 	return asError(err)
 }
 
 // DeleteUser deletes a user, where the portal allows it. Errors: EUnauthorized with PortalCode
 // USER_DELETE_NOT_SUPPORTED (the portal never deletes users), ENotFound, EOutcomeUnknown.
 func (c *Client) DeleteUser(ctx context.Context, idUser int64) error {
-	_, _, err := c.do(ctx, request{op: config.OpDeleteUser, idUser: idUser})
+	_, _, err := c.do(ctx, request{op: OpDeleteUser, idUser: idUser})
 	return asError(err)
 }
 
@@ -92,11 +91,11 @@ func (c *Client) ListUserGroups(ctx context.Context, idUser int64, page translat
 	if qerr != nil {
 		return translator.GroupList{}, qerr
 	}
-	status, body, err := c.do(ctx, request{op: config.OpListUserGroups, idUser: idUser, query: query})
+	status, body, err := c.do(ctx, request{op: OpListUserGroups, idUser: idUser, query: query})
 	if err != nil {
 		return translator.GroupList{}, err
 	}
-	count, groups, err := decodeList[translator.PortalGroup](config.OpListUserGroups, status, body)
+	count, groups, err := decodeList[translator.PortalGroup](OpListUserGroups, status, body)
 	if err != nil {
 		return translator.GroupList{}, err
 	}

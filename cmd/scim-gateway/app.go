@@ -19,12 +19,17 @@ import (
 	"github.com/scim-gateway/scim-gateway/gateway/metrics"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/gateway/translog"
+	"github.com/scim-gateway/scim-gateway/internal/wiring"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
 
-// The portal client is what the gateway calls the portal through.
-var _ gateway.Portal = (*upstream.Client)(nil)
+// The portal client is what the gateway calls the portal through, for each capability it asks for.
+var (
+	_ gateway.UserPortal  = (*upstream.Client)(nil)
+	_ gateway.GroupPortal = (*upstream.Client)(nil)
+	_ gateway.Switches    = (*upstream.Client)(nil)
+)
 
 // AppOptions are what an App needs beyond its configuration.
 type AppOptions struct {
@@ -84,7 +89,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 		return nil, err
 	}
 	store.RouteRedisLogs(logger)
-	a.kv, err = store.Open(cfg.Store.Redis, logger)
+	a.kv, err = store.Open(wiring.RedisOptions(cfg.Store.Redis), logger)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +179,7 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 		}
 		trusted = append(trusted, n)
 	}
-	client, err := upstream.New(cfg.Upstream, upstream.Options{
+	client, err := upstream.New(wiring.UpstreamConfig(cfg.Upstream), upstream.Options{
 		Logger:          a.logger.With(zap.String("component", "upstream")),
 		OnCall:          a.onPortalCall,
 		OnBreakerChange: a.onBreakerChange,
@@ -183,7 +188,9 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 		return nil, nil, err
 	}
 	return &gateway.Live{
-		Portal:      client,
+		Users:       client,
+		Groups:      client,
+		Switches:    client,
 		Mapping:     mapping,
 		PublicURL:   cfg.Server.PublicURL,
 		DryRun:      cfg.DryRun,
@@ -304,20 +311,21 @@ func (a *App) Reload() {
 	}
 }
 
-// reload swaps in a new, valid configuration: tokens, portal client, mapping, limits, logging.
-// Requests in flight finish on the set they started with. Keys that cannot change live are logged.
-func (a *App) reload(cfg *config.Config) {
+// reload swaps in a new, valid configuration as the given version: tokens, portal client, mapping,
+// limits, logging. Requests in flight finish on the set they started with. Keys that cannot change live
+// are logged. An error leaves everything as it was (the watcher keeps the running version and retries
+// when the file is saved again).
+func (a *App) reload(cfg *config.Config, version int64) error {
 	a.mu.Lock()
 	old, oldClient := a.cfg, a.client
 	a.mu.Unlock()
-	version := a.version.Load() + 1
 	live, client, err := a.buildLive(cfg, version)
-	if err == nil {
-		err = a.translog.SetConfig(translogConfig(cfg))
-	}
 	if err != nil {
-		a.reloadFailed(err)
-		return
+		return err
+	}
+	if err := a.translog.SetConfig(translogConfig(cfg)); err != nil {
+		client.Close()
+		return err
 	}
 	for _, key := range config.LiveChanges(old, cfg) {
 		a.logger.Warn("configuration key changed but needs a restart to take effect", zap.String("key", key))
@@ -336,8 +344,9 @@ func (a *App) reload(cfg *config.Config) {
 	// The old client's idle connections go once its requests have had time to finish.
 	time.AfterFunc(old.Upstream.Timeout*2, oldClient.Close)
 	a.metrics.ConfigReload(true)
-	a.metrics.SetConfigVersion(a.version.Load())
-	a.logger.Info("configuration reloaded", zap.Int64("version", a.version.Load()))
+	a.metrics.SetConfigVersion(version)
+	a.logger.Info("configuration reloaded", zap.Int64("version", version))
+	return nil
 }
 
 func (a *App) reloadFailed(err error) {

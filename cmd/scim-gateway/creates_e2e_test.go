@@ -22,7 +22,7 @@ import (
 
 // lookupFailingPortal is the real portal client whose user reads fail as a portal that is down.
 type lookupFailingPortal struct {
-	gateway.Portal
+	gateway.UserPortal
 	code translator.Code
 }
 
@@ -83,7 +83,7 @@ func TestCreateRetriedAfterFailedLookup(t *testing.T) {
 			body := entraCreate("lost@contoso.com", "lost-ext")
 			live := e.app.server.Live()
 			faulty := *live
-			faulty.Portal = &lookupFailingPortal{Portal: live.Portal, code: tc.code}
+			faulty.Users = &lookupFailingPortal{UserPortal: live.Users, code: tc.code}
 			e.app.server.SetLive(&faulty)
 			e.setFaults(func(f *portalsim.Faults) { f.SlowCommitRate, f.SlowCommitMs = 1, 2500 })
 			e.scim(http.MethodPost, "/Users", body).wantError(t, tc.status, "")

@@ -491,7 +491,7 @@ func TestLargeGroup(t *testing.T) {
 // failingPortal lets the first okAdds member additions through and fails the others as an
 // unavailable portal would.
 type failingPortal struct {
-	gateway.Portal
+	gateway.GroupPortal
 	mu     sync.Mutex
 	okAdds int
 }
@@ -504,7 +504,7 @@ func (p *failingPortal) AddMember(ctx context.Context, idGroup, idUser int64) er
 	if !ok {
 		return &translator.Error{Code: translator.EUnavailable, Message: "portal unavailable (test)", RetryAfter: time.Second}
 	}
-	return p.Portal.AddMember(ctx, idGroup, idUser)
+	return p.GroupPortal.AddMember(ctx, idGroup, idUser)
 }
 
 // TestGroupPatchReplayConverges fails a PATCH midway (after its removal and three of its eight
@@ -518,7 +518,7 @@ func TestGroupPatchReplayConverges(t *testing.T) {
 
 	live := e.app.server.Live()
 	faulty := *live
-	faulty.Portal = &failingPortal{Portal: live.Portal, okAdds: 3}
+	faulty.Groups = &failingPortal{GroupPortal: live.Groups, okAdds: 3}
 	e.app.server.SetLive(&faulty)
 	a := e.scim(http.MethodPatch, "/Groups/"+id, body).wantError(t, http.StatusServiceUnavailable, "")
 	if a.header.Get("Retry-After") == "" {
@@ -541,7 +541,7 @@ func TestGroupCreateReplayConverges(t *testing.T) {
 	ids := e.seedPortalUsers(t, "create", 6)
 	live := e.app.server.Live()
 	faulty := *live
-	faulty.Portal = &failingPortal{Portal: live.Portal, okAdds: 2}
+	faulty.Groups = &failingPortal{GroupPortal: live.Groups, okAdds: 2}
 	e.app.server.SetLive(&faulty)
 	e.scim(http.MethodPost, "/Groups", entraGroupCreate("Retry", "retry", ids...)).wantError(t, http.StatusServiceUnavailable, "")
 	e.app.server.SetLive(live)

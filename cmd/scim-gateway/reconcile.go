@@ -16,6 +16,7 @@ import (
 	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/gateway/reconcile"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/internal/wiring"
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
 
@@ -105,13 +106,13 @@ func reconcileCmd(args, environ []string, stdout, stderr io.Writer) int {
 	if cfg.Store.Redis.URL == "" && len(cfg.Store.Redis.Addrs) == 0 {
 		return fail("no Redis configured (store.redis): the gateway's store lives inside the serving process; use GET /admin/reconcile on its admin port")
 	}
-	client, err := upstream.New(cfg.Upstream, upstream.Options{})
+	client, err := upstream.New(wiring.UpstreamConfig(cfg.Upstream), upstream.Options{})
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer client.Close()
 	cfg.Store.Redis.Timeout = max(cfg.Store.Redis.Timeout, reconcileRedisTimeout)
-	kv, err := store.NewRedis(cfg.Store.Redis, zap.NewNop())
+	kv, err := store.NewRedis(wiring.RedisOptions(cfg.Store.Redis), zap.NewNop())
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/scim-gateway/scim-gateway/gateway/reconcile"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/internal/testkit"
+	"github.com/scim-gateway/scim-gateway/internal/wiring"
 )
 
 // End-to-end proof of issue #16: `scim-gateway reconcile` and GET /admin/reconcile against a real
@@ -122,7 +123,7 @@ func TestReconcileFindsPlantedDrift(t *testing.T) {
 	e.portalPost(t, "/groups", `{"name":"Dup A","externalKey":"shared-group-ext"}`)
 	e.portalPost(t, "/groups", `{"name":"Dup B","externalKey":"shared-group-ext"}`)
 	// Store entries naming records the portal does not have.
-	kv, err := store.NewRedis(e.cfg.Store.Redis, nil)
+	kv, err := store.NewRedis(wiring.RedisOptions(e.cfg.Store.Redis), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

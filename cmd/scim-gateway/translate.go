@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/internal/wiring"
 	"github.com/scim-gateway/scim-gateway/translator"
+	"github.com/scim-gateway/scim-gateway/upstream"
 )
 
 // plannedCall is one portal call a SCIM request would make.
@@ -71,8 +73,9 @@ func translateCmd(args, environ []string, stdin io.Reader, stdout, stderr io.Wri
 
 // planTranslation computes the translation of one request.
 func planTranslation(cfg *config.Config, m *translator.Mapping, op string, body []byte, currentFile string) (translation, error) {
+	portal := wiring.UpstreamConfig(cfg.Upstream)
 	ep := func(name string, body any, id int64) plannedCall {
-		e := cfg.Upstream.Endpoints[name]
+		e := upstream.ResolveEndpoint(portal, name)
 		p := strings.ReplaceAll(e.Path, "{idUser}", fmt.Sprint(id))
 		return plannedCall{Op: name, Method: e.Method, Path: p, Body: body}
 	}
@@ -92,7 +95,7 @@ func planTranslation(cfg *config.Config, m *translator.Mapping, op string, body 
 		if err != nil {
 			return out, err
 		}
-		out.Calls = append(out.Calls, ep(config.OpCreateUser, nu, 0))
+		out.Calls = append(out.Calls, ep(upstream.OpCreateUser, nu, 0))
 		addChanges(changes)
 		return out, nil
 	case "replace", "patch":
@@ -125,12 +128,12 @@ func planTranslation(cfg *config.Config, m *translator.Mapping, op string, body 
 		return out, err
 	}
 	if !diff.Patch.Empty() {
-		out.Calls = append(out.Calls, ep(config.OpUpdateUser, diff.Patch, cur.IDUser))
+		out.Calls = append(out.Calls, ep(upstream.OpUpdateUser, diff.Patch, cur.IDUser))
 	}
 	if diff.Active != nil {
-		name := config.OpDisableUser
+		name := upstream.OpDisableUser
 		if *diff.Active {
-			name = config.OpEnableUser
+			name = upstream.OpEnableUser
 		}
 		out.Calls = append(out.Calls, ep(name, nil, cur.IDUser))
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/gateway"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
@@ -175,7 +175,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		dels:   map[int64]deletedUser{},
 	}
 	start := opts.Now()
-	for _, op := range []string{config.OpListUsers, config.OpListGroups, config.OpListMembers} {
+	for _, op := range []string{gateway.OpListUsers, gateway.OpListGroups, gateway.OpListMembers} {
 		if !opts.Portal.Endpoint(op) {
 			return nil, r.portalErr(fmt.Errorf("portal endpoint upstream.endpoints.%s is disabled in config; reconcile reads through it", op))
 		}

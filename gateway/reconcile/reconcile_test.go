@@ -11,6 +11,7 @@ import (
 
 	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/internal/wiring"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream"
 	"github.com/scim-gateway/scim-gateway/upstream/portalsim"
@@ -45,7 +46,7 @@ func newFixture(t *testing.T, change func(*config.Config)) *fixture {
 		change(cfg)
 	}
 	cfg.ApplyDefaults()
-	client, err := upstream.New(cfg.Upstream, upstream.Options{})
+	client, err := upstream.New(wiring.UpstreamConfig(cfg.Upstream), upstream.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

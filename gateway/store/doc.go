@@ -7,7 +7,7 @@
 // go-redis for several); no backend type leaks out of this package. The typed helpers above it build
 // the keys, hashing every login and externalId so that no key carries PII in clear.
 //
-// Open picks the backend from config.Redis: NewRedis when a server is named, NewMemory otherwise. The
+// Open picks the backend from RedisOptions: NewRedis when a server is named, NewMemory otherwise. The
 // Redis backend never makes a request wait on a dead Redis for long: short timeouts, no command
 // retries, and a short-circuit that answers ErrUnavailable at once after a few consecutive failures and
 // probes Redis again after a cool-down. RouteRedisLogs sends go-redis' own log lines to zap.

@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
@@ -221,7 +220,7 @@ func TestRouteRedisLogs(t *testing.T) {
 	RouteRedisLogs(zap.NewNop()) // no effect: the first call wins
 
 	addr := "127.0.0.1:" + strconv.Itoa(testkit.FreePort(t))
-	r, err := NewRedis(config.Redis{URL: "redis://" + addr}, zap.NewNop())
+	r, err := NewRedis(RedisOptions{URL: "redis://" + addr}, zap.NewNop())
 	if err != nil {
 		t.Fatalf("NewRedis: %v", err)
 	}

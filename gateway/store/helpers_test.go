@@ -7,22 +7,21 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
 // testRedisConfig is the config of a store on a test server.
-func testRedisConfig(url string) config.Redis {
-	return config.Redis{
+func testRedisConfig(url string) RedisOptions {
+	return RedisOptions{
 		URL:         url,
-		KeyPrefix:   config.DefaultRedisKeyPrefix,
-		DialTimeout: config.DefaultRedisDialTimeout,
-		Timeout:     config.DefaultRedisTimeout,
+		KeyPrefix:   "scimgw:",
+		DialTimeout: DefaultDialTimeout,
+		Timeout:     DefaultTimeout,
 	}
 }
 
 // newTestRedis opens a store with the given circuit settings and closes it at the end of the test.
-func newTestRedis(t testing.TB, cfg config.Redis, settings circuitSettings) *Redis {
+func newTestRedis(t testing.TB, cfg RedisOptions, settings circuitSettings) *Redis {
 	t.Helper()
 	r, err := newRedis(cfg, zaptest.NewLogger(t), settings)
 	if err != nil {

@@ -10,8 +10,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
-
-	"github.com/scim-gateway/scim-gateway/config"
 )
 
 // errShortCircuited is wrapped, beside ErrUnavailable, by the errors of calls refused without asking
@@ -51,11 +49,11 @@ var _ KV = (*Redis)(nil)
 // it with one PING. An unreachable Redis is not an error (the gateway serves without its cache, and the
 // store recovers by itself when Redis comes back): it is logged. The error reports a config that cannot
 // work: a bad URL or mode, missing addresses, unreadable TLS files, or credentials Redis refuses.
-func NewRedis(cfg config.Redis, logger *zap.Logger) (*Redis, error) {
+func NewRedis(cfg RedisOptions, logger *zap.Logger) (*Redis, error) {
 	return newRedis(cfg, logger, defaultCircuitSettings())
 }
 
-func newRedis(cfg config.Redis, logger *zap.Logger, settings circuitSettings) (*Redis, error) {
+func newRedis(cfg RedisOptions, logger *zap.Logger, settings circuitSettings) (*Redis, error) {
 	opts, err := universalOptions(cfg)
 	if err != nil {
 		return nil, err

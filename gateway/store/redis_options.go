@@ -12,8 +12,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
-
-	"github.com/scim-gateway/scim-gateway/config"
 )
 
 // Redis modes (config key store.redis.mode).
@@ -38,14 +36,14 @@ const (
 // Timeouts come from dialTimeout and timeout (each falls back to its default when zero); go-redis does
 // not retry a failed command, because a SET NX or a compare-and-delete replayed after a lost reply
 // would report the wrong outcome, and the caller treats any error as a cache miss anyway.
-func universalOptions(cfg config.Redis) (*redis.UniversalOptions, error) {
+func universalOptions(cfg RedisOptions) (*redis.UniversalOptions, error) {
 	dialTimeout := cfg.DialTimeout
 	if dialTimeout <= 0 {
-		dialTimeout = config.DefaultRedisDialTimeout
+		dialTimeout = DefaultDialTimeout
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
-		timeout = config.DefaultRedisTimeout
+		timeout = DefaultTimeout
 	}
 	opts := &redis.UniversalOptions{
 		ClientName:      "scim-gateway",
@@ -139,7 +137,7 @@ func universalOptions(cfg config.Redis) (*redis.UniversalOptions, error) {
 }
 
 // noSentinelAuth refuses sentinel credentials outside mode sentinel, where go-redis would drop them.
-func noSentinelAuth(cfg config.Redis) error {
+func noSentinelAuth(cfg RedisOptions) error {
 	if cfg.SentinelUsername != "" || cfg.SentinelPassword != "" {
 		return errors.New("store.redis: sentinelUsername and sentinelPassword are for mode sentinel")
 	}
@@ -200,7 +198,7 @@ func redactURLError(err error) error {
 // tlsConfig builds the TLS client config for Redis. Without serverName, each connection checks the
 // certificate against the host it dials (right for Sentinel and Cluster, whose nodes have their own
 // names).
-func tlsConfig(t config.TLS) (*tls.Config, error) {
+func tlsConfig(t TLS) (*tls.Config, error) {
 	tc := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         t.ServerName,

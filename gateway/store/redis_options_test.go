@@ -16,14 +16,13 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
 func TestUniversalOptions(t *testing.T) {
 	tests := []struct {
 		name    string
-		cfg     config.Redis
+		cfg     RedisOptions
 		wantErr string // a part of the error; "" for none
 
 		wantAddrs        []string
@@ -38,83 +37,83 @@ func TestUniversalOptions(t *testing.T) {
 	}{
 		{
 			name:      "standalone url",
-			cfg:       config.Redis{URL: "redis://cache:6380"},
+			cfg:       RedisOptions{URL: "redis://cache:6380"},
 			wantAddrs: []string{"cache:6380"},
 		},
 		{
 			name:      "url with credentials and database",
-			cfg:       config.Redis{URL: "redis://gw:secret@cache:6379/3", DB: 5},
+			cfg:       RedisOptions{URL: "redis://gw:secret@cache:6379/3", DB: 5},
 			wantAddrs: []string{"cache:6379"}, wantDB: 3, wantUser: "gw", wantPass: "secret",
 		},
 		{
 			name:      "database from the config when the url has none",
-			cfg:       config.Redis{URL: "redis://cache", DB: 5},
+			cfg:       RedisOptions{URL: "redis://cache", DB: 5},
 			wantAddrs: []string{"cache:6379"}, wantDB: 5,
 		},
 		{
 			name:      "config credentials win over the url",
-			cfg:       config.Redis{URL: "redis://old:stale@cache/1", Username: "gw", Password: "fromfile"},
+			cfg:       RedisOptions{URL: "redis://old:stale@cache/1", Username: "gw", Password: "fromfile"},
 			wantAddrs: []string{"cache:6379"}, wantDB: 1, wantUser: "gw", wantPass: "fromfile",
 		},
 		{
 			name:      "rediss implies tls",
-			cfg:       config.Redis{URL: "rediss://cache:6380"},
+			cfg:       RedisOptions{URL: "rediss://cache:6380"},
 			wantAddrs: []string{"cache:6380"}, wantTLS: true,
 		},
 		{
 			name:      "tls enabled on redis://",
-			cfg:       config.Redis{URL: "redis://cache", TLS: config.TLS{Enabled: true}},
+			cfg:       RedisOptions{URL: "redis://cache", TLS: TLS{Enabled: true}},
 			wantAddrs: []string{"cache:6379"}, wantTLS: true,
 		},
 		{
 			name:      "standalone from one addr",
-			cfg:       config.Redis{Mode: "standalone", Addrs: []string{"cache:6379"}, DB: 2},
+			cfg:       RedisOptions{Mode: "standalone", Addrs: []string{"cache:6379"}, DB: 2},
 			wantAddrs: []string{"cache:6379"}, wantDB: 2,
 		},
 		{
 			name:      "sentinel",
-			cfg:       config.Redis{Mode: "sentinel", Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "mymaster", DB: 1, Password: "p"},
+			cfg:       RedisOptions{Mode: "sentinel", Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "mymaster", DB: 1, Password: "p"},
 			wantAddrs: []string{"s1:26379", "s2:26379"}, wantMaster: "mymaster", wantDB: 1, wantPass: "p",
 		},
 		{
 			name: "sentinel with credentials of its own",
-			cfg: config.Redis{Mode: "sentinel", Addrs: []string{"s1:26379"}, MasterName: "mymaster",
+			cfg: RedisOptions{Mode: "sentinel", Addrs: []string{"s1:26379"}, MasterName: "mymaster",
 				Username: "gw", Password: "master-pass", SentinelUsername: "watcher", SentinelPassword: "sentinel-pass"},
 			wantAddrs: []string{"s1:26379"}, wantMaster: "mymaster", wantUser: "gw", wantPass: "master-pass",
 			wantSentinelUser: "watcher", wantSentinelPass: "sentinel-pass",
 		},
 		{
 			name:      "sentinel password without a username",
-			cfg:       config.Redis{Mode: "sentinel", Addrs: []string{"s1:26379"}, MasterName: "mymaster", SentinelPassword: "sentinel-pass"},
+			cfg:       RedisOptions{Mode: "sentinel", Addrs: []string{"s1:26379"}, MasterName: "mymaster", SentinelPassword: "sentinel-pass"},
 			wantAddrs: []string{"s1:26379"}, wantMaster: "mymaster", wantSentinelPass: "sentinel-pass",
 		},
 		{
 			name:      "cluster",
-			cfg:       config.Redis{Mode: "cluster", Addrs: []string{"n1:6379", "n2:6379"}, TLS: config.TLS{Enabled: true}},
+			cfg:       RedisOptions{Mode: "cluster", Addrs: []string{"n1:6379", "n2:6379"}, TLS: TLS{Enabled: true}},
 			wantAddrs: []string{"n1:6379", "n2:6379"}, wantCluster: true, wantTLS: true,
 		},
 		{
 			name:      "cluster with one seed",
-			cfg:       config.Redis{Mode: "cluster", Addrs: []string{"cluster.example:6379"}},
+			cfg:       RedisOptions{Mode: "cluster", Addrs: []string{"cluster.example:6379"}},
 			wantAddrs: []string{"cluster.example:6379"}, wantCluster: true,
 		},
-		{name: "unknown mode", cfg: config.Redis{Mode: "ring", Addrs: []string{"a:1"}}, wantErr: `unknown mode "ring"`},
-		{name: "standalone without address", cfg: config.Redis{}, wantErr: "needs url"},
-		{name: "standalone with two addrs", cfg: config.Redis{Addrs: []string{"a:1", "b:1"}}, wantErr: "exactly one"},
-		{name: "url and addrs", cfg: config.Redis{URL: "redis://a", Addrs: []string{"b:1"}}, wantErr: "not both"},
-		{name: "bad scheme", cfg: config.Redis{URL: "http://cache"}, wantErr: "scheme"},
-		{name: "query parameters", cfg: config.Redis{URL: "redis://cache?dial_timeout=3"}, wantErr: "query parameters"},
-		{name: "database not a number", cfg: config.Redis{URL: "redis://cache/x"}, wantErr: "database"},
-		{name: "unparsable url hides the password", cfg: config.Redis{URL: "redis://u:hunter2@cache:port"}, wantErr: "invalid port"},
-		{name: "sentinel without master", cfg: config.Redis{Mode: "sentinel", Addrs: []string{"s:26379"}}, wantErr: "masterName"},
-		{name: "sentinel with url", cfg: config.Redis{Mode: "sentinel", URL: "redis://s", MasterName: "m"}, wantErr: "url is for mode standalone"},
-		{name: "cluster without addrs", cfg: config.Redis{Mode: "cluster"}, wantErr: "seed nodes"},
-		{name: "cluster with a database", cfg: config.Redis{Mode: "cluster", Addrs: []string{"n:1"}, DB: 1}, wantErr: "database 0"},
-		{name: "master name outside sentinel", cfg: config.Redis{URL: "redis://a", MasterName: "m"}, wantErr: "masterName is for mode sentinel"},
-		{name: "sentinel password in standalone", cfg: config.Redis{URL: "redis://a", SentinelPassword: "hunter2"}, wantErr: "sentinelPassword are for mode sentinel"},
-		{name: "sentinel username in cluster", cfg: config.Redis{Mode: "cluster", Addrs: []string{"n:1"}, SentinelUsername: "watcher"}, wantErr: "sentinelPassword are for mode sentinel"},
-		{name: "missing ca file", cfg: config.Redis{URL: "rediss://a", TLS: config.TLS{CAFile: "/nonexistent/ca.pem"}}, wantErr: "caFile"},
-		{name: "cert without key", cfg: config.Redis{URL: "rediss://a", TLS: config.TLS{CertFile: "c.pem"}}, wantErr: "go together"},
+		{name: "unknown mode", cfg: RedisOptions{Mode: "ring", Addrs: []string{"a:1"}}, wantErr: `unknown mode "ring"`},
+		{name: "standalone without address", cfg: RedisOptions{}, wantErr: "needs url"},
+		{name: "standalone with two addrs", cfg: RedisOptions{Addrs: []string{"a:1", "b:1"}}, wantErr: "exactly one"},
+		{name: "url and addrs", cfg: RedisOptions{URL: "redis://a", Addrs: []string{"b:1"}}, wantErr: "not both"},
+		{name: "bad scheme", cfg: RedisOptions{URL: "http://cache"}, wantErr: "scheme"},
+		{name: "query parameters", cfg: RedisOptions{URL: "redis://cache?dial_timeout=3"}, wantErr: "query parameters"},
+		{name: "database not a number", cfg: RedisOptions{URL: "redis://cache/x"}, wantErr: "database"},
+		{name: "unparsable url hides the password", cfg: RedisOptions{URL: "redis://u:hunter2@cache:port"}, wantErr: "invalid port"},
+		{name: "sentinel without master", cfg: RedisOptions{Mode: "sentinel", Addrs: []string{"s:26379"}}, wantErr: "masterName"},
+		{name: "sentinel with url", cfg: RedisOptions{Mode: "sentinel", URL: "redis://s", MasterName: "m"}, wantErr: "url is for mode standalone"},
+		{name: "cluster without addrs", cfg: RedisOptions{Mode: "cluster"}, wantErr: "seed nodes"},
+		{name: "cluster with a database", cfg: RedisOptions{Mode: "cluster", Addrs: []string{"n:1"}, DB: 1}, wantErr: "database 0"},
+		{name: "master name outside sentinel", cfg: RedisOptions{URL: "redis://a", MasterName: "m"}, wantErr: "masterName is for mode sentinel"},
+		{name: "sentinel password in standalone", cfg: RedisOptions{URL: "redis://a", SentinelPassword: "hunter2"}, wantErr: "sentinelPassword are for mode sentinel"},
+		{name: "sentinel username in cluster", cfg: RedisOptions{Mode: "cluster", Addrs: []string{"n:1"}, SentinelUsername: "watcher"}, wantErr: "sentinelPassword are for mode sentinel"},
+		{name: "missing ca file", cfg: RedisOptions{URL: "rediss://a", TLS: TLS{CAFile: "/nonexistent/ca.pem"}}, wantErr: "caFile"},
+		{name: "cert without key", cfg: RedisOptions{URL: "rediss://a", TLS: TLS{CertFile: "c.pem"}}, wantErr: "go together"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,11 +175,11 @@ func TestUniversalOptionsTimeouts(t *testing.T) {
 		wantDial, wantIOTime time.Duration
 	}{
 		{name: "configured", dial: time.Second, timeout: 100 * time.Millisecond, wantDial: time.Second, wantIOTime: 100 * time.Millisecond},
-		{name: "defaults", wantDial: config.DefaultRedisDialTimeout, wantIOTime: config.DefaultRedisTimeout},
+		{name: "defaults", wantDial: DefaultDialTimeout, wantIOTime: DefaultTimeout},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opts, err := universalOptions(config.Redis{URL: "redis://cache", DialTimeout: tc.dial, Timeout: tc.timeout})
+			opts, err := universalOptions(RedisOptions{URL: "redis://cache", DialTimeout: tc.dial, Timeout: tc.timeout})
 			if err != nil {
 				t.Fatalf("universalOptions: %v", err)
 			}
@@ -225,7 +224,7 @@ func TestSentinelCredentials(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config.Redis{
+			cfg := RedisOptions{
 				Mode: ModeSentinel, Addrs: []string{sentinelAddr}, MasterName: "mymaster",
 				Password: tc.password, SentinelPassword: tc.sentinelPass,
 				KeyPrefix:   "sentinel-test:",

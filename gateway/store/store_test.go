@@ -9,7 +9,6 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
@@ -103,14 +102,14 @@ func TestOpen(t *testing.T) {
 	mr := miniredis.RunT(t)
 	tests := []struct {
 		name    string
-		cfg     config.Redis
+		cfg     RedisOptions
 		want    string // the backend's type
 		wantErr bool
 	}{
-		{name: "nothing configured", cfg: config.Redis{KeyPrefix: "p:"}, want: "*store.Memory"},
+		{name: "nothing configured", cfg: RedisOptions{KeyPrefix: "p:"}, want: "*store.Memory"},
 		{name: "url", cfg: testRedisConfig("redis://" + mr.Addr()), want: "*store.Redis"},
-		{name: "addrs", cfg: config.Redis{Addrs: []string{mr.Addr()}}, want: "*store.Redis"},
-		{name: "bad config", cfg: config.Redis{Mode: "ring", Addrs: []string{mr.Addr()}}, wantErr: true},
+		{name: "addrs", cfg: RedisOptions{Addrs: []string{mr.Addr()}}, want: "*store.Redis"},
+		{name: "bad config", cfg: RedisOptions{Mode: "ring", Addrs: []string{mr.Addr()}}, wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

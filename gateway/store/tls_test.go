@@ -11,7 +11,6 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"go.uber.org/zap"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
@@ -61,17 +60,17 @@ func TestRedisTLS(t *testing.T) {
 	tests := []struct {
 		name   string
 		url    string
-		tls    config.TLS
+		tls    TLS
 		wantOK bool
 	}{
-		{name: "rediss with the CA", url: "rediss://" + mr.Addr(), tls: config.TLS{CAFile: pki.caFile}, wantOK: true},
-		{name: "tls enabled with a server name", url: "redis://" + mr.Addr(), tls: config.TLS{Enabled: true, CAFile: pki.caFile, ServerName: "redis.test"}, wantOK: true},
-		{name: "wrong server name", url: "rediss://" + mr.Addr(), tls: config.TLS{CAFile: pki.caFile, ServerName: "other.test"}},
+		{name: "rediss with the CA", url: "rediss://" + mr.Addr(), tls: TLS{CAFile: pki.caFile}, wantOK: true},
+		{name: "tls enabled with a server name", url: "redis://" + mr.Addr(), tls: TLS{Enabled: true, CAFile: pki.caFile, ServerName: "redis.test"}, wantOK: true},
+		{name: "wrong server name", url: "rediss://" + mr.Addr(), tls: TLS{CAFile: pki.caFile, ServerName: "other.test"}},
 		{name: "unknown CA", url: "rediss://" + mr.Addr()},
-		{name: "unknown CA, verification off", url: "rediss://" + mr.Addr(), tls: config.TLS{InsecureSkipVerify: true}, wantOK: true},
+		{name: "unknown CA, verification off", url: "rediss://" + mr.Addr(), tls: TLS{InsecureSkipVerify: true}, wantOK: true},
 		{name: "plain text to a TLS server", url: "redis://" + mr.Addr()},
-		{name: "client certificate", url: "rediss://" + mmr.Addr(), tls: config.TLS{CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}, wantOK: true},
-		{name: "client certificate missing", url: "rediss://" + mmr.Addr(), tls: config.TLS{CAFile: pki.caFile}},
+		{name: "client certificate", url: "rediss://" + mmr.Addr(), tls: TLS{CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}, wantOK: true},
+		{name: "client certificate missing", url: "rediss://" + mmr.Addr(), tls: TLS{CAFile: pki.caFile}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

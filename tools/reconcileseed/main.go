@@ -18,6 +18,7 @@ import (
 
 	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
+	"github.com/scim-gateway/scim-gateway/internal/wiring"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
@@ -46,13 +47,13 @@ func seed(portalURL, token, redisURL, prefix string, n, conc int) error {
 	cfg.ApplyDefaults()
 	cfg.Upstream.MaxInFlight = conc
 	cfg.Store.Redis.Timeout = 5 * time.Second // a loaded benchmark machine, not a request path
-	client, err := upstream.New(cfg.Upstream, upstream.Options{})
+	client, err := upstream.New(wiring.UpstreamConfig(cfg.Upstream), upstream.Options{})
 	if err != nil {
 		return err
 	}
 	var st *store.Store
 	if redisURL != "" {
-		kv, err := store.NewRedis(cfg.Store.Redis, nil)
+		kv, err := store.NewRedis(wiring.RedisOptions(cfg.Store.Redis), nil)
 		if err != nil {
 			return err
 		}

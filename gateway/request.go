@@ -1,0 +1,54 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/scim-gateway/scim-gateway/gateway/translog"
+)
+
+// request is what the front end knows of one SCIM request. It is made once when the request arrives
+// (begin), completed by authentication (the token, the live setup, the translation record) and by the
+// handlers, and read by the middleware that finishes the request. It is the only per-request value the
+// front end keeps: every part reaches it through reqOf.
+type request struct {
+	id    string // the X-Request-Id, sent back and on to the portal
+	token string // the name of the token the request authenticated with; empty before authentication
+
+	// live is the setup the request runs on, picked when it authenticated and kept to its end (a
+	// reload while it runs does not change it); nil before authentication.
+	live *Live
+	// rec is the request's translation record; nil (and safe to use) when the request is not recorded.
+	rec *translog.Recorder
+	// errBody is the SCIM error rendered for the request, if any (for the access log and the record).
+	errBody *ErrorBody
+	// onDelivered is what to record once a create's answer reached the client; nil: nothing.
+	onDelivered func()
+}
+
+type requestKey struct{}
+
+// begin is the first middleware: it makes the request's value, with the client's X-Request-Id when it
+// is sane or a new one, and echoes the id back.
+func begin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(HeaderRequestID)
+		if !saneRequestID(id) {
+			id = newRequestID()
+		}
+		c.Response().Header().Set(HeaderRequestID, id)
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestKey{}, &request{id: id})))
+		return next(c)
+	}
+}
+
+// reqOf returns the request's value. A context that did not pass through the server's middleware (a
+// test of a helper) gets a blank one of its own.
+func reqOf(c echo.Context) *request {
+	if r, ok := c.Request().Context().Value(requestKey{}).(*request); ok {
+		return r
+	}
+	return &request{}
+}

@@ -1,0 +1,29 @@
+package wiring
+
+import (
+	"testing"
+
+	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/upstream"
+)
+
+// TestUpstreamConfig: the portal client's options carry every key of the file's upstream block.
+func TestUpstreamConfig(t *testing.T) {
+	var cfg config.Config
+	cfg.ApplyDefaults()
+	cfg.Upstream.BaseURL = "https://portal.example"
+	cfg.Upstream.Auth.ClientSecret = "s"
+	cfg.Upstream.Endpoints = map[string]config.Endpoint{config.OpDeleteUser: {Enabled: new(bool)}, config.OpGetUser: {Path: "/u/{idUser}"}}
+	u := UpstreamConfig(cfg.Upstream)
+	if u.BaseURL != cfg.Upstream.BaseURL || u.Auth.ClientSecret != "s" || u.Auth.TokenURL != cfg.Upstream.Auth.TokenURL ||
+		u.Timeout != cfg.Upstream.Timeout || u.Retry.MaxAttempts != cfg.Upstream.Retry.MaxAttempts ||
+		u.Breaker.OpenTimeout != cfg.Upstream.Breaker.OpenTimeout || u.MaxBody != cfg.Upstream.MaxBody {
+		t.Fatalf("upstreamConfig = %+v", u)
+	}
+	if e := upstream.ResolveEndpoint(u, upstream.OpDeleteUser); !e.Disabled || e.Method != "DELETE" || e.Path != upstream.DefaultEndpoints[upstream.OpDeleteUser].Path {
+		t.Fatalf("deleteUser = %+v", e)
+	}
+	if e := upstream.ResolveEndpoint(u, upstream.OpGetUser); e.Disabled || e.Method != "GET" || e.Path != "/u/{idUser}" {
+		t.Fatalf("getUser = %+v", e)
+	}
+}
