@@ -61,7 +61,7 @@ const (
 // DefaultScopes are the OAuth scopes the gateway asks the portal for.
 var DefaultScopes = []string{"api", "usersync"}
 
-// ApplyDefaults fills every unset key with its default. Endpoints get their PORTAL_API.md method and
+// ApplyDefaults fills every unset key with its default. Endpoints get their docs/portal-api.md method and
 // path where the file leaves them out, and every operation gets an entry.
 func (c *Config) ApplyDefaults() {
 	setStr(&c.Server.Listen, DefaultListen)

@@ -30,7 +30,7 @@ var Operations = []string{
 	OpListMembers, OpAddMember, OpRemoveMember, OpListUserGroups,
 }
 
-// DefaultEndpoints are the portal operations as PORTAL_API.md defines them, paths relative to baseURL.
+// DefaultEndpoints are the portal operations as docs/portal-api.md defines them, paths relative to baseURL.
 var DefaultEndpoints = map[string]Endpoint{
 	OpCreateUser:     {Method: http.MethodPost, Path: "/api/usersync/v1/users"},
 	OpGetUser:        {Method: http.MethodGet, Path: "/api/usersync/v1/users({idUser})"},

@@ -121,7 +121,7 @@ type Auth struct {
 }
 
 // Endpoint is one portal operation: its method, its path relative to BaseURL ({idUser}/{idGroup}
-// placeholders), and whether it may be called. Unset fields take the PORTAL_API.md defaults.
+// placeholders), and whether it may be called. Unset fields take the docs/portal-api.md defaults.
 type Endpoint struct {
 	Method  string `yaml:"method"`
 	Path    string `yaml:"path"`
