@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/scim-gateway/scim-gateway/config"
 )
 
 // readChartFile reads a file of the chart.
@@ -123,6 +127,44 @@ func TestNotesOfTheSmallestValues(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(r.notes, w) {
 					t.Errorf("NOTES.txt does not say %q:\n%s", w, r.notes)
+				}
+			}
+		})
+	}
+}
+
+// TestRenderedConfigChecksOffline: the configuration the chart renders for every CI values file passes
+// `scim-gateway check-config --skip-files` away from the pod (as docs/deploy.md says), and without
+// --skip-files fails only on the Secret files it cannot read there.
+func TestRenderedConfigChecksOffline(t *testing.T) {
+	for _, file := range ciValuesFiles(t) {
+		t.Run(file, func(t *testing.T) {
+			r, err := render(t, readValues(t, file), renderOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm := one[*corev1.ConfigMap](t, r, "ConfigMap", fullname)
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(path, []byte(cm.Data["config.yaml"]), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			warnings, problems := config.CheckWith(path, nil, config.LoadOptions{SkipFiles: true})
+			if len(problems) > 0 {
+				t.Fatalf("check-config --skip-files: %v", problems)
+			}
+			skipped := 0
+			for _, w := range warnings {
+				if strings.HasSuffix(w, " not read (files skipped)") {
+					skipped++
+				}
+			}
+			_, problems = config.Check(path, nil)
+			if skipped == 0 || len(problems) != skipped {
+				t.Fatalf("without --skip-files: %d problems %v, want one per file skipped (%d: %v)", len(problems), problems, skipped, warnings)
+			}
+			for _, p := range problems {
+				if !strings.Contains(p.Message, "cannot read the file") {
+					t.Errorf("without --skip-files: %s", p)
 				}
 			}
 		})
