@@ -49,6 +49,8 @@ var scenarios = []struct {
 	{"ci/everything-values.yaml", map[string]int{"ConfigMap": 1, "Secret": 1, "ServiceAccount": 1, "Service": 3, "Deployment": 2, "PodDisruptionBudget": 1, "Pod": 1,
 		"Ingress": 1, "ServiceMonitor": 1, "HorizontalPodAutoscaler": 1, "NetworkPolicy": 2}, "https://scim.example.com/scim/v2/"},
 	{"ci/existing-secret-values.yaml", map[string]int{"ConfigMap": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "PodDisruptionBudget": 1, "Pod": 1}, ""},
+	{"ci/minimal-existing-secret-values.yaml", map[string]int{"ConfigMap": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "PodDisruptionBudget": 1, "Pod": 1}, ""},
+	{"ci/minimal-values.yaml", map[string]int{"ConfigMap": 1, "Secret": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "PodDisruptionBudget": 1, "Pod": 1}, ""},
 	{"ci/sentinel-values.yaml", map[string]int{"ConfigMap": 1, "Secret": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "PodDisruptionBudget": 1, "Pod": 1}, ""},
 	{"ci/single-replica-memory-values.yaml", map[string]int{"ConfigMap": 1, "Secret": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "Pod": 1}, ""},
 }

@@ -15,58 +15,37 @@ import (
 )
 
 // TestChartRefuses checks that the chart refuses values the gateway could not run with, through
-// values.schema.json and, for what a schema cannot say (or with --skip-schema-validation), the
-// templates' own checks; each with a message that names the fix.
+// values.schema.json (each value on its own: the refusal names its path) and the templates' checks
+// across values (one message naming every value to set or change).
 func TestChartRefuses(t *testing.T) {
 	tests := []struct {
-		name       string
-		base       string // values file under the chart; "" for the chart's defaults alone
-		overrides  string
-		skipSchema bool
-		want       []string // substrings of the error
+		name      string
+		base      string // values file under the chart; "" for the chart's defaults alone
+		overrides string
+		want      []string // substrings of the error
 	}{
 		{
-			name: "the chart's defaults alone: two replicas without Redis",
-			want: []string{"values don't meet the specifications of the schema", "/config/store/redis"},
+			name: "the chart's defaults alone",
+			want: []string{"set config.upstream.baseURL", "config.upstream.auth.clientID", "secrets.scimTokens[0].value",
+				"secrets.upstreamClientSecret.value", "or secrets.existingSecret", "helm show readme"},
 		},
 		{
 			name:      "two replicas without Redis",
 			base:      "ci/defaults-values.yaml",
 			overrides: "config: {store: {redis: {url: ''}}}",
-			want:      []string{"values don't meet the specifications of the schema", "/config/store/redis"},
+			want:      []string{"replicaCount=2 needs Redis", "set config.store.redis.url", "bundledRedis.enabled=true", "or set replicaCount=1."},
 		},
 		{
 			name:      "autoscaling without Redis",
 			base:      "ci/defaults-values.yaml",
 			overrides: "replicaCount: 1\nautoscaling: {enabled: true}\nconfig: {store: {redis: {url: ''}}}",
-			want:      []string{"values don't meet the specifications of the schema", "/config/store/redis"},
-		},
-		{
-			name:       "two replicas without Redis, schema skipped",
-			base:       "ci/defaults-values.yaml",
-			overrides:  "config: {store: {redis: {url: ''}}}",
-			skipSchema: true,
-			want:       []string{"more than one replica (or autoscaling) needs Redis"},
-		},
-		{
-			name:       "autoscaling without Redis, schema skipped",
-			base:       "ci/defaults-values.yaml",
-			overrides:  "replicaCount: 1\nautoscaling: {enabled: true}\nconfig: {store: {redis: {url: ''}}}",
-			skipSchema: true,
-			want:       []string{"more than one replica (or autoscaling) needs Redis"},
+			want:      []string{"autoscaling.enabled needs Redis", "set config.store.redis.url", "or set replicaCount=1 and autoscaling.enabled=false"},
 		},
 		{
 			name:      "the bundled Redis and an external one",
 			base:      "ci/defaults-values.yaml",
 			overrides: "bundledRedis: {enabled: true}",
-			want:      []string{"values don't meet the specifications of the schema"},
-		},
-		{
-			name:       "the bundled Redis and an external one, schema skipped",
-			base:       "ci/defaults-values.yaml",
-			overrides:  "bundledRedis: {enabled: true}",
-			skipSchema: true,
-			want:       []string{"bundledRedis.enabled and an external Redis"},
+			want:      []string{"bundledRedis.enabled and an external Redis (config.store.redis.url or addrs) exclude each other"},
 		},
 		{
 			name:      "a SCIM token in the config instead of secrets",
@@ -96,33 +75,19 @@ func TestChartRefuses(t *testing.T) {
 			name:      "a Redis Sentinel password without mode sentinel",
 			base:      "ci/defaults-values.yaml",
 			overrides: "secrets: {redisSentinelPassword: {enabled: true, value: sentinel-pass}}",
-			want:      []string{"values don't meet the specifications of the schema", "/config/store/redis", "mode"},
-		},
-		{
-			name:       "a Redis Sentinel password without mode sentinel, schema skipped",
-			base:       "ci/defaults-values.yaml",
-			overrides:  "secrets: {redisSentinelPassword: {enabled: true, value: sentinel-pass}}",
-			skipSchema: true,
-			want:       []string{"secrets.redisSentinelPassword and config.store.redis.sentinelUsername are for the sentinels"},
-		},
-		{
-			name:       "a Redis Sentinel username in cluster mode, schema skipped",
-			base:       "ci/defaults-values.yaml",
-			overrides:  "config: {store: {redis: {url: '', mode: cluster, addrs: ['redis-0:6379'], sentinelUsername: watcher}}}",
-			skipSchema: true,
-			want:       []string{"set config.store.redis.mode sentinel"},
+			want:      []string{"secrets.redisSentinelPassword and config.store.redis.sentinelUsername are for the sentinels"},
 		},
 		{
 			name:      "a Redis Sentinel username in cluster mode",
 			base:      "ci/defaults-values.yaml",
 			overrides: "config: {store: {redis: {url: '', mode: cluster, addrs: ['redis-0:6379'], sentinelUsername: watcher}}}",
-			want:      []string{"values don't meet the specifications of the schema", "/config/store/redis/mode"},
+			want:      []string{"set config.store.redis.mode sentinel"},
 		},
 		{
 			name:      "no Redis Sentinel password value",
 			base:      "ci/sentinel-values.yaml",
 			overrides: "secrets: {redisSentinelPassword: {value: ''}}",
-			want:      []string{"secrets.redisSentinelPassword.value is required"},
+			want:      []string{"set secrets.redisSentinelPassword.value (or secrets.existingSecret"},
 		},
 		{
 			name:      "the Redis password's key for the sentinels, with another value",
@@ -170,37 +135,37 @@ func TestChartRefuses(t *testing.T) {
 			name:      "an Ingress without a host",
 			base:      "ci/defaults-values.yaml",
 			overrides: "ingress: {enabled: true}",
-			want:      []string{"/ingress/host"},
+			want:      []string{"ingress.host is required when ingress.enabled"},
 		},
 		{
 			name:      "no portal URL",
 			base:      "ci/defaults-values.yaml",
 			overrides: "config: {upstream: {baseURL: ''}}",
-			want:      []string{"config.upstream.baseURL is required"},
+			want:      []string{"set config.upstream.baseURL (the portal's absolute http(s) URL)."},
 		},
 		{
 			name:      "no OAuth client id",
 			base:      "ci/defaults-values.yaml",
 			overrides: "config: {upstream: {auth: {clientID: ''}}}",
-			want:      []string{"config.upstream.auth.clientID is required"},
+			want:      []string{"set config.upstream.auth.clientID (the portal's OAuth client; or config.upstream.auth.type bearer or none)."},
 		},
 		{
 			name:      "no SCIM token value",
 			base:      "ci/defaults-values.yaml",
 			overrides: "secrets: {scimTokens: [{name: entra}]}",
-			want:      []string{"secrets.scimTokens[0].value is required"},
+			want:      []string{"set secrets.scimTokens[0].value (or secrets.existingSecret: a Secret you manage that holds them)."},
 		},
 		{
 			name:      "no portal client secret",
 			base:      "ci/defaults-values.yaml",
 			overrides: "secrets: {upstreamClientSecret: {value: ''}}",
-			want:      []string{"secrets.upstreamClientSecret.value is required"},
+			want:      []string{"set secrets.upstreamClientSecret.value (or secrets.existingSecret"},
 		},
 		{
 			name:      "a bearer portal without its token",
 			base:      "ci/defaults-values.yaml",
 			overrides: "config: {upstream: {auth: {type: bearer}}}",
-			want:      []string{"secrets.upstreamToken.value is required"},
+			want:      []string{"set secrets.upstreamToken.value (or secrets.existingSecret"},
 		},
 		{
 			name:      "two SCIM tokens in one Secret key",
@@ -236,7 +201,7 @@ func TestChartRefuses(t *testing.T) {
 			if tt.overrides != "" {
 				vals = withOverrides(vals, parseValues(t, tt.overrides))
 			}
-			_, err := render(t, vals, renderOptions{skipSchemaValidation: tt.skipSchema})
+			_, err := render(t, vals, renderOptions{})
 			if err == nil {
 				t.Fatalf("the chart rendered; want an error with %q", tt.want)
 			}

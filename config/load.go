@@ -31,6 +31,24 @@ import (
 // unparsable SCIMGW_ values, a value set together with its ...File key, an unreadable ...File or TLS
 // file, and every validation problem. On error the returned *Config is nil.
 func Load(path string, environ []string) (*Config, []string, error) {
+	return LoadWith(path, environ, LoadOptions{})
+}
+
+// LoadOptions change what LoadWith reads and reports; the zero value is Load.
+type LoadOptions struct {
+	// SkipFiles leaves the files of ...File keys and TLS keys unread, for checking a configuration
+	// away from the Secrets it names (the chart's rendered ConfigMap on a laptop). A ...File key then
+	// stands for a value that passes validation, and each file skipped is named in a warning (within
+	// Sections, when set).
+	SkipFiles bool
+	// Sections, when not empty, limits the problems reported to these key paths and the keys below
+	// them (and to problems of the file as a whole), for a command that uses only part of the
+	// configuration: `translate` needs the mapping, endpoints and limits, not the tokens or secrets.
+	Sections []string
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, environ []string, opts LoadOptions) (*Config, []string, error) {
 	tree := configTree()
 	var ps Problems
 
@@ -80,14 +98,27 @@ func Load(path string, environ []string) (*Config, []string, error) {
 	for _, p := range ps {
 		reported = append(reported, p.Path)
 	}
-	c.secretFiles, reported = readSecretFiles(&c, &ps, reported)
-	checkTLSFiles("upstream.tls", c.Upstream.TLS, &ps)
-	checkTLSFiles("store.redis.tls", c.Store.Redis.TLS, &ps)
+	var skipped []Problem
+	c.secretFiles, skipped, reported = readSecretFiles(&c, &ps, reported, opts.SkipFiles)
+	if opts.SkipFiles {
+		skipped = append(skipped, skippedTLSFiles(&c)...)
+	} else {
+		checkTLSFiles("upstream.tls", c.Upstream.TLS, &ps)
+		checkTLSFiles("store.redis.tls", c.Store.Redis.TLS, &ps)
+	}
+	for _, s := range skipped {
+		if len(opts.Sections) == 0 || coveredBy(opts.Sections, s.Path) {
+			warnings = append(warnings, s.String())
+		}
+	}
 
 	for _, p := range Validate(&c) {
 		if !coveredBy(reported, p.Path) {
 			ps = append(ps, p)
 		}
+	}
+	if len(opts.Sections) > 0 {
+		ps = slices.DeleteFunc(ps, func(p Problem) bool { return p.Path != "" && !coveredBy(opts.Sections, p.Path) })
 	}
 	if len(ps) > 0 {
 		return nil, warnings, ps
@@ -98,7 +129,12 @@ func Load(path string, environ []string) (*Config, []string, error) {
 // Check loads the configuration as Load does, for `scim-gateway check-config`: it returns the
 // warnings and every problem (none when the configuration is valid).
 func Check(path string, environ []string) (warnings []string, problems Problems) {
-	_, warnings, err := Load(path, environ)
+	return CheckWith(path, environ, LoadOptions{})
+}
+
+// CheckWith is Check with options (check-config --skip-files).
+func CheckWith(path string, environ []string, opts LoadOptions) (warnings []string, problems Problems) {
+	_, warnings, err := LoadWith(path, environ, opts)
 	if err != nil && !errors.As(err, &problems) {
 		problems = Problems{{Message: err.Error()}}
 	}
@@ -151,7 +187,9 @@ func secretKeys(c *Config) []secretKey {
 
 // readSecretFiles fills every value whose ...File key is set from that file, trailing whitespace
 // trimmed, and returns the files read and reported extended with the value keys it could not fill.
-func readSecretFiles(c *Config, ps *Problems, reported []string) (files, reportedOut []string) {
+// With skip it reads no file: each value gets a placeholder that passes validation (naming the file,
+// so that two keys on two files differ), and the keys skipped come back with a note naming the file.
+func readSecretFiles(c *Config, ps *Problems, reported []string, skip bool) (files []string, skipped []Problem, reportedOut []string) {
 	for _, k := range secretKeys(c) {
 		if *k.valueFile == "" {
 			continue
@@ -163,6 +201,11 @@ func readSecretFiles(c *Config, ps *Problems, reported []string) (files, reporte
 			reported = append(reported, valueKey)
 			continue
 		}
+		if skip {
+			*k.value = "(the contents of " + *k.valueFile + ", not read)"
+			skipped = append(skipped, Problem{fileKey, *k.valueFile + " not read (files skipped)"})
+			continue
+		}
 		data, err := os.ReadFile(*k.valueFile)
 		if err != nil {
 			ps.add(fileKey, "cannot read the file: "+err.Error())
@@ -172,7 +215,22 @@ func readSecretFiles(c *Config, ps *Problems, reported []string) (files, reporte
 		*k.value = strings.TrimRight(string(data), " \t\r\n")
 		files = append(files, *k.valueFile)
 	}
-	return files, reported
+	return files, skipped, reported
+}
+
+// skippedTLSFiles lists the TLS files that LoadOptions.SkipFiles leaves unchecked, each with a note.
+func skippedTLSFiles(c *Config) (skipped []Problem) {
+	for _, t := range []struct {
+		path string
+		tls  TLS
+	}{{"upstream.tls", c.Upstream.TLS}, {"store.redis.tls", c.Store.Redis.TLS}} {
+		for _, f := range []struct{ key, file string }{{"caFile", t.tls.CAFile}, {"certFile", t.tls.CertFile}, {"keyFile", t.tls.KeyFile}} {
+			if f.file != "" {
+				skipped = append(skipped, Problem{t.path + "." + f.key, f.file + " not read (files skipped)"})
+			}
+		}
+	}
+	return skipped
 }
 
 // checkTLSFiles reports TLS files that cannot be read or do not hold what their key says.

@@ -344,7 +344,7 @@ func (v *validator) endpoints(eps map[string]Endpoint) {
 }
 
 // endpointPath checks a portal path: relative to baseURL, and with exactly the placeholders its
-// operation fills in (PORTAL_API.md: getUser needs {idUser}, addMember {idGroup} and {idUser}).
+// operation fills in (docs/portal-api.md: getUser needs {idUser}, addMember {idGroup} and {idUser}).
 func (v *validator) endpointPath(path, op, p string) {
 	if !strings.HasPrefix(p, "/") {
 		v.addf(path, "must start with \"/\" (it is relative to upstream.baseURL)")

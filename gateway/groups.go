@@ -26,7 +26,7 @@ const memberConcurrency = 16
 // maxNamedMembers bounds how many unknown member ids one error names.
 const maxNamedMembers = 10
 
-// The portal error codes (PORTAL_API.md section 3) that tell the 404s of the member calls apart.
+// The portal error codes (docs/portal-api.md section 3) that tell the 404s of the member calls apart.
 const (
 	portalCodeNotAMember    = "NOT_A_MEMBER"
 	portalCodeUserNotFound  = "USER_NOT_FOUND"

@@ -28,7 +28,7 @@ const dryRunPrefix = "dryrun-"
 // disabledRetryAfter is the Retry-After of a request refused because an endpoint is switched off.
 const disabledRetryAfter = 60 * time.Second
 
-// portalPageSize is the page size the gateway asks the portal for when it scans (PORTAL_API.md's
+// portalPageSize is the page size the gateway asks the portal for when it scans (docs/portal-api.md's
 // largest $top).
 const portalPageSize = 500
 

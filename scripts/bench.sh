@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of issue #10: starts its own redis-server, portal-sim, the gateway and refproxy (the floor
-# of a SCIM read, /work/shared/bench/refproxy), runs the scenarios of docs/performance.md and writes the
+# of a SCIM read, tools/refproxy), runs the scenarios of docs/performance.md and writes the
 # results table to stdout and to docs/bench-latest.md. Every target is a ratio or a difference between
 # runs made here, one after the other, on this machine: absolute figures drift on shared machines.
 #
@@ -112,7 +112,8 @@ logging:
 EOF
 start_proc gateway "$WORK/gateway.log" taskset -c "$SERVER_CPU" "$BIN_DIR/scim-gateway" serve --drain-delay 0s --config "$WORK/gateway.yaml"
 start_proc refproxy "$WORK/refproxy.log" taskset -c "$SERVER_CPU" "$BIN_DIR/refproxy" --listen "127.0.0.1:$REF_PORT" \
-  --portal "$PORTAL_URL" --portal-token "$STATIC_TOKEN" --redis "127.0.0.1:$REDIS_PORT" --token "$SCIM_TOKEN"
+  --portal "$PORTAL_URL" --portal-token "$STATIC_TOKEN" --redis "127.0.0.1:$REDIS_PORT" --key-prefix refproxy: \
+  --token "$SCIM_TOKEN"
 wait_http "http://127.0.0.1:$ADMIN_PORT/readyz" 30 "$PID_gateway" "$WORK/gateway.log"
 for _ in $(seq 1 100); do
   [[ "$(curl -s -o /dev/null -w '%{http_code}' "$REF_URL/scim/v2/Users/0")" == 401 ]] && break
@@ -150,9 +151,9 @@ for ((skip = 0; skip < GET_USERS; skip += 500)); do
 done
 [[ "$(wc -l <"$WORK/ids.txt")" == "$GET_USERS" ]] || die "read $(wc -l <"$WORK/ids.txt") user ids, want $GET_USERS"
 awk '{ print "/scim/v2/Users/" $2 }' "$WORK/ids.txt" >"$WORK/paths-gateway.txt"
-awk '{ print "/scim/v2/Users/" $1 }' "$WORK/ids.txt" >"$WORK/paths-refproxy.txt"
+cp "$WORK/paths-gateway.txt" "$WORK/paths-refproxy.txt"
 awk '{ print "/portal/api/usersync/v1/users(" $1 ")" }' "$WORK/ids.txt" >"$WORK/paths-direct.txt"
-awk '{ print "SET refproxy:" $1 " " $1 }' "$WORK/ids.txt" | redis-cli -p "$REDIS_PORT" >/dev/null
+awk '{ print "SET refproxy:" $2 " " $1 }' "$WORK/ids.txt" | redis-cli -p "$REDIS_PORT" >/dev/null
 gw_loadgen --scenario get --users "$GET_USERS" --requests "$GET_USERS" --concurrency 16 --prefix bget >"$WORK/warm.txt"
 answers_ok "$WORK/warm.txt" || die "warming the gateway failed: $(tail -1 "$WORK/warm.txt")"
 

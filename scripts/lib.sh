@@ -32,9 +32,8 @@ free_port() {
   die "no free port found"
 }
 
-# build_binaries DIR builds scim-gateway, portal-sim and scim-loadgen into DIR, and refproxy too
-# when WITH_REFPROXY=1. refproxy is its own module under the shared folder, which is read-only: it is
-# copied to a temporary folder first so that its go.sum may be completed there.
+# build_binaries DIR builds scim-gateway, portal-sim and scim-loadgen into DIR, and refproxy (the
+# benchmark floor, tools/refproxy) too when WITH_REFPROXY=1.
 build_binaries() {
   local dir="$1"
   mkdir -p "$dir"
@@ -43,11 +42,7 @@ build_binaries() {
     go build -o "$dir/portal-sim" ./cmd/portal-sim &&
     go build -o "$dir/scim-loadgen" ./cmd/scim-loadgen) || die "go build failed"
   if [[ "${WITH_REFPROXY:-0}" == 1 ]]; then
-    local src="${REFPROXY_SRC:-$REPO_ROOT/../shared/bench/refproxy}"
-    [[ -d "$src" ]] || src=/work/shared/bench/refproxy
-    [[ -f "$src/main.go" ]] || die "refproxy source not found (set REFPROXY_SRC)"
-    rm -rf "$dir/refproxy-src" && cp -r "$src" "$dir/refproxy-src" && chmod -R u+w "$dir/refproxy-src"
-    (cd "$dir/refproxy-src" && GOFLAGS=-mod=mod go build -o "$dir/refproxy" .) || die "refproxy build failed"
+    (cd "$REPO_ROOT" && go build -o "$dir/refproxy" ./tools/refproxy) || die "refproxy build failed"
   fi
 }
 

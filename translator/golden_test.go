@@ -291,7 +291,7 @@ func orEmpty(s []string) []string {
 }
 
 // applyPortalPatch does to a portal user what the portal does with a PATCH body and an
-// enable/disable call (PORTAL_API.md section 2), so golden cases can check the read-back.
+// enable/disable call (docs/portal-api.md section 2), so golden cases can check the read-back.
 func applyPortalPatch(t *testing.T, u PortalUser, d UserDiff) PortalUser {
 	t.Helper()
 	out := u

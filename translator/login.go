@@ -15,7 +15,7 @@ import (
 // exactly as sent: "alice@contoso.com" as "alice@contoso.com", "alice" as "alice", case kept.
 //
 // Characters the portal refuses. The portal's userName allows only the letters A-Z and a-z, the
-// digits 0-9 and the characters ! $ * + . = _ ~ - # (PORTAL_API.md section 2), 1 to 100 of them.
+// digits 0-9 and the characters ! $ * + . = _ ~ - # (docs/portal-api.md section 2), 1 to 100 of them.
 // Real Entra userPrincipalNames can hold more than that: the apostrophe (o'brien@contoso.com), the
 // caret, "&", "%", "{", "}", "/", "?", "|" and "`" are all valid in a UPN's local part, and a
 // userName need not be a UPN at all (letters with accents, spaces). The gateway does not rewrite such

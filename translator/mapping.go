@@ -148,7 +148,7 @@ var groupFields = map[string]portalField{
 	FieldDescription: {},
 }
 
-// Portal limits on custom properties (PORTAL_API.md section 2).
+// Portal limits on custom properties (docs/portal-api.md section 2).
 const (
 	maxProperties     = 50
 	maxPropertyKeyLen = 64

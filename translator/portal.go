@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The portal payload types: the legacy portal's user-sync API (PORTAL_API.md) as the gateway sees it.
+// The portal payload types: the legacy portal's user-sync API (docs/portal-api.md) as the gateway sees it.
 // Optional string fields hold "" when the portal has them unset (it sends null); the gateway never
 // distinguishes an empty optional field from an unset one, because SCIM's "" and null both clear.
 

@@ -1,4 +1,4 @@
-// Package upstream is the gateway's client of the legacy work portal's user-sync API (PORTAL_API.md).
+// Package upstream is the gateway's client of the legacy work portal's user-sync API (docs/portal-api.md).
 //
 // It owns everything between a typed portal call and the wire: the endpoint switches and paths of
 // upstream.endpoints, authentication (OAuth 2 client credentials with a cached, renewed token; a static

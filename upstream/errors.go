@@ -10,7 +10,7 @@ import (
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
-// Portal error codes (PORTAL_API.md section 5) that change how an answer is mapped.
+// Portal error codes (docs/portal-api.md section 5) that change how an answer is mapped.
 const (
 	portalValidationFailed       = "VALIDATION_FAILED"
 	portalFilterNotSupported     = "FILTER_NOT_SUPPORTED"
@@ -29,7 +29,7 @@ const (
 	disabledRetryAfter = 60 * time.Second
 )
 
-// portalErrorBody is the error body of PORTAL_API.md section 5. existingIdUser/existingIdGroup sit
+// portalErrorBody is the error body of docs/portal-api.md section 5. existingIdUser/existingIdGroup sit
 // in the error object; they are also accepted at the top level.
 type portalErrorBody struct {
 	Error struct {

@@ -37,7 +37,7 @@ func listQuery(filters []translator.PortalFilter, page translator.Page) (string,
 // pageQuery builds the query string of a list call that takes no filter.
 func pageQuery(page translator.Page) (string, *translator.Error) { return listQuery(nil, page) }
 
-// buildFilter renders filters in the portal's $filter grammar (PORTAL_API.md section 2):
+// buildFilter renders filters in the portal's $filter grammar (docs/portal-api.md section 2):
 // `FIELD eq VALUE` terms joined by " and ", a string VALUE in single quotes with ” for a quote, a
 // bool unquoted. Errors: EInvalid/invalidFilter for a field name that is not a plain identifier or a
 // value that is neither a string nor a bool.

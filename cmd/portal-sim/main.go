@@ -90,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 // usage prints the flags with the double dash they are documented with.
 func usage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprintf(w, "Usage: portal-sim [flags]\n\n"+
-		"Runs the reference portal: the user-sync API of PORTAL_API.md under --base-path, and\n"+
+		"Runs the reference portal: the user-sync API of docs/portal-api.md under --base-path, and\n"+
 		"GET /_sim/stats, POST /_sim/reset, GET and PUT /_sim/faults at the root.\n"+
 		"Give --client-id and --client-secret, or --static-token, or both.\n\nFlags:\n")
 	fs.VisitAll(func(f *flag.Flag) {

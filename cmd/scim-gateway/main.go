@@ -22,7 +22,8 @@ const usage = `scim-gateway: a SCIM 2.0 endpoint for Microsoft Entra ID in front
 
 Usage:
   scim-gateway [serve] --config FILE          serve SCIM and the admin port (the default command)
-  scim-gateway check-config --config FILE     print every configuration problem; exit 1 if there is one
+  scim-gateway check-config --config FILE [--skip-files]
+                                              print every configuration problem; exit 1 if there is one
   scim-gateway demo [--listen ADDR]           run the gateway with an embedded reference portal
   scim-gateway translate --config FILE --op create|replace|patch [--current FILE] < request.json
                                               print the portal calls a SCIM User request would make
@@ -31,9 +32,11 @@ Usage:
                                               exit 0 clean, 1 drift found, 2 could not run
   scim-gateway probe --url URL                exit 0 if URL answers 2xx (container health checks)
   scim-gateway version                        print the version
+  scim-gateway help                           print this text
 
-Every configuration key can also be set from the environment: SCIMGW_ plus the key path in upper
-case, e.g. SCIMGW_UPSTREAM_BASEURL. See the README for every key.
+"scim-gateway COMMAND -h" lists the flags of a command. Every configuration key can also be set from
+the environment: SCIMGW_ plus the key path in upper case, e.g. SCIMGW_UPSTREAM_BASEURL. See the README
+for every key.
 `
 
 func main() {
@@ -43,7 +46,11 @@ func main() {
 // run executes one command and returns the process exit code.
 func run(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+	switch {
+	case len(args) > 0 && isHelpFlag(args[0]):
+		// The top-level -h lists the commands; "serve -h" lists serve's flags.
+		cmd, args = "help", args[1:]
+	case len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-':
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -62,7 +69,7 @@ func run(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		err = probeCmd(args, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, usage)
 	default:
 		fmt.Fprintf(stderr, "scim-gateway: unknown command %q\n\n%s", cmd, usage)
@@ -76,6 +83,15 @@ func run(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// isHelpFlag reports whether arg asks for help, as the flag package understands it.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "--h", "-help", "--help":
+		return true
+	}
+	return false
 }
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
@@ -119,25 +135,35 @@ func serveCmd(args, environ []string, stdout, stderr io.Writer) error {
 // checkConfigCmd prints every problem of a configuration with its key path.
 func checkConfigCmd(args, environ []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check-config", stderr)
-	path := fs.String("config", "", "configuration file (YAML)")
+	path := fs.String("config", "", "configuration file (YAML); empty: the defaults and SCIMGW_ variables only, as serve without --config")
+	skipFiles := fs.Bool("skip-files", false, "do not read the files of ...File and TLS keys (Secrets mounted only in the pod): "+
+		"check a rendered ConfigMap offline; each file skipped is named")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	warnings, problems := config.Check(*path, environ)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "scim-gateway check-config: unexpected arguments %q (the file goes after --config)\n", fs.Args())
+		return 2
+	}
+	what := *path
+	if what == "" {
+		what = "no --config: the defaults and SCIMGW_ variables only"
+	}
+	warnings, problems := config.CheckWith(*path, environ, config.LoadOptions{SkipFiles: *skipFiles})
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	if len(problems) > 0 {
-		fmt.Fprintf(stderr, "%d problem(s):\n", len(problems))
+		fmt.Fprintf(stderr, "%d problem(s) (%s):\n", len(problems), what)
 		for _, p := range problems {
 			fmt.Fprintf(stderr, "  %s\n", p)
 		}
 		return 1
 	}
-	fmt.Fprintln(stdout, "configuration OK")
+	fmt.Fprintf(stdout, "configuration OK (%s)\n", what)
 	return 0
 }
 

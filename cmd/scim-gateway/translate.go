@@ -36,6 +36,10 @@ type translation struct {
 	Changes []plannedChange `json:"changes"`
 }
 
+// translateSections are the configuration sections translate uses; problems elsewhere (a missing token
+// or portal secret) do not stop it.
+var translateSections = []string{"mapping", "upstream.endpoints", "limits"}
+
 // translateCmd prints the portal calls and payloads a SCIM User request (read from stdin) would
 // produce under the configured mapping, without calling anything.
 func translateCmd(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -46,7 +50,12 @@ func translateCmd(args, environ []string, stdin io.Reader, stdout, stderr io.Wri
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, warnings, err := config.Load(*path, environ)
+	// translate calls nothing, so it reads no secret and checks only what it uses: a configuration
+	// without tokens or portal credentials (or with files mounted only in the pod) will do.
+	cfg, warnings, err := config.LoadWith(*path, environ, config.LoadOptions{
+		SkipFiles: true,
+		Sections:  translateSections,
+	})
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Portal API paths (PORTAL_API.md), relative to the portal's base URL.
+// Portal API paths (docs/portal-api.md), relative to the portal's base URL.
 const (
 	portalUsersPath  = "/api/usersync/v1/users"
 	portalGroupsPath = "/api/usersync/v1/groups"
@@ -27,7 +27,7 @@ type portalTarget struct {
 	baseURL string // without a trailing slash
 }
 
-// The portal bodies sent and read (PORTAL_API.md sections 2, 3 and 5).
+// The portal bodies sent and read (docs/portal-api.md sections 2, 3 and 5).
 type (
 	portalUser struct {
 		UserName         string         `json:"userName"`

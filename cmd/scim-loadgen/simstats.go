@@ -10,7 +10,7 @@ import (
 	"strconv"
 )
 
-// simStats is portal-sim's GET /_sim/stats answer (PORTAL_API.md section 6).
+// simStats is portal-sim's GET /_sim/stats answer (docs/portal-api.md section 6).
 type simStats struct {
 	Total int64      `json:"total"`
 	Calls []simCount `json:"calls"`

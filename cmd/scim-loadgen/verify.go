@@ -47,7 +47,7 @@ type VerifyCount struct {
 	Matching int `json:"matching"`
 }
 
-// The portal records read back (PORTAL_API.md sections 2 and 3). Optional fields are pointers so
+// The portal records read back (docs/portal-api.md sections 2 and 3). Optional fields are pointers so
 // that null and "" differ.
 type (
 	portalUserRecord struct {

@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +69,9 @@ var knownMethods = map[string]bool{
 // constants (client_golang panics on a label value that is not valid UTF-8).
 type Metrics struct {
 	handler http.Handler
+	reg     *prometheus.Registry
+
+	redisOnce sync.Once // registers redisUp at the first SetRedisUp
 
 	scimRequests   *prometheus.CounterVec
 	scimDuration   *prometheus.HistogramVec
@@ -91,7 +95,8 @@ type Metrics struct {
 }
 
 // New builds the metrics on a registry of their own, every series that has no label starting at zero,
-// the breaker closed, Redis reported up.
+// the breaker closed. scimgw_redis_up is not among them until SetRedisUp is first called: a gateway on
+// the in-memory store has no Redis to report on.
 func New() *Metrics {
 	m := &Metrics{
 		scimRequests: counterVec(Namespace+"scim_requests_total",
@@ -117,7 +122,7 @@ func New() *Metrics {
 		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: Namespace + "redis_errors_total",
 			Help: "Redis commands that failed."}),
 		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: Namespace + "redis_up",
-			Help: "Whether Redis answers: 1 up (or no Redis configured), 0 down."}),
+			Help: "Whether Redis answers: 1 up, 0 down. Absent when the gateway uses the in-memory store."}),
 		creates: counterVec(Namespace+"creates_total",
 			"SCIM creates, by resource type and outcome (created, replayed, conflict, restored).", "resource", "outcome"),
 		translations: counterVec(Namespace+"translations_total",
@@ -132,23 +137,22 @@ func New() *Metrics {
 	waiting := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: Namespace + "portal_waiting",
 		Help: "Portal calls waiting for a concurrency slot."}, m.queueGauge(1))
 
-	m.redisUp.Set(1)
 	for _, res := range []string{ReloadOK, ReloadInvalid} {
 		m.reloads.WithLabelValues(res)
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
+	m.reg = prometheus.NewRegistry()
+	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.scimRequests, m.scimDuration, m.authFailures,
 		m.portalCalls, m.portalDuration, m.portalRetries, inFlight, waiting,
 		m.breakerState, m.breakerTrans,
-		m.cacheHits, m.cacheMisses, m.redisErrors, m.redisUp,
+		m.cacheHits, m.cacheMisses, m.redisErrors,
 		m.creates, m.translations, m.reloads, m.configVersion,
 	)
-	m.reconcile = newReconcileMetrics(reg)
-	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	m.reconcile = newReconcileMetrics(m.reg)
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
 }
 
@@ -239,8 +243,10 @@ func (m *Metrics) CacheMiss(kind string) { m.cacheMisses.WithLabelValues(kind).I
 // RedisError counts a failed Redis command.
 func (m *Metrics) RedisError() { m.redisErrors.Inc() }
 
-// SetRedisUp reports whether Redis answers.
+// SetRedisUp reports whether Redis answers. The first call adds scimgw_redis_up to the metrics: the
+// gateway calls it only when its store is Redis.
 func (m *Metrics) SetRedisUp(up bool) {
+	m.redisOnce.Do(func() { m.reg.MustRegister(m.redisUp) })
 	v := 0.0
 	if up {
 		v = 1

@@ -239,7 +239,6 @@ func TestInitialSeries(t *testing.T) {
 	}{
 		{"scimgw_scim_auth_failures_total", 0},
 		{"scimgw_redis_errors_total", 0},
-		{"scimgw_redis_up", 1},
 		{"scimgw_breaker_state", 0},
 		{"scimgw_portal_in_flight", 0},
 		{"scimgw_portal_waiting", 0},
@@ -269,6 +268,19 @@ func TestInitialSeries(t *testing.T) {
 			t.Fatalf("labelled family %s with no series was rendered", name)
 		}
 	}
+}
+
+// TestRedisUpOnlyWithRedis: scimgw_redis_up is absent until the gateway reports on a Redis store (a
+// gateway on the in-memory store never does), then follows each report.
+func TestRedisUpOnlyWithRedis(t *testing.T) {
+	m := metrics.New()
+	if _, ok := scrape(t, m).families["scimgw_redis_up"]; ok {
+		t.Fatal("scimgw_redis_up is reported before any Redis report")
+	}
+	m.SetRedisUp(true)
+	scrape(t, m).want(t, "scimgw_redis_up", 1)
+	m.SetRedisUp(false)
+	scrape(t, m).want(t, "scimgw_redis_up", 0)
 }
 
 func TestRegistriesAreSeparate(t *testing.T) {

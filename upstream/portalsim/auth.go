@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// OAuth scopes of PORTAL_API.md section 1.
+// OAuth scopes of docs/portal-api.md section 1.
 const (
 	ScopeAPI      = "api"
 	ScopeUserSync = "usersync"

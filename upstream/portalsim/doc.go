@@ -1,5 +1,5 @@
 // Package portalsim is the reference portal: an in-memory implementation of the legacy work portal's
-// user-sync API of PORTAL_API.md, sections 1 to 6, written independently of the gateway (its own wire
+// user-sync API of docs/portal-api.md, sections 1 to 6, written independently of the gateway (its own wire
 // types; it imports nothing else of this module).
 //
 // It owns:

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Faults is the set of faults the simulator injects into API calls (PORTAL_API.md section 6).
+// Faults is the set of faults the simulator injects into API calls (docs/portal-api.md section 6).
 // Token calls get no faults and no added latency.
 type Faults struct {
 	// LatencyMs is added to every API call, before any other fault.

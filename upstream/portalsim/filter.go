@@ -48,7 +48,7 @@ var (
 	groupFilterFields = filterFields{"name": false, "guidGroup": false, "externalKey": false}
 )
 
-// parseFilter parses a $filter with the grammar of PORTAL_API.md section 2: one or more
+// parseFilter parses a $filter with the grammar of docs/portal-api.md section 2: one or more
 // `FIELD eq VALUE` joined by `and`, tokens separated by one or more spaces, `eq` and `and` in any case,
 // string values in single quotes (a doubled quote inside stands for one), unquoted true/false for boolean fields only.
 // An empty expression is no filter. Anything else is 400 FILTER_NOT_SUPPORTED.

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Paging limits of PORTAL_API.md section 2.
+// Paging limits of docs/portal-api.md section 2.
 const (
 	defaultTop = 100
 	maxTop     = 500

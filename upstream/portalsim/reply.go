@@ -7,7 +7,7 @@ import (
 	"strconv"
 )
 
-// Error codes of PORTAL_API.md section 5.
+// Error codes of docs/portal-api.md section 5.
 const (
 	CodeValidationFailed       = "VALIDATION_FAILED"
 	CodeFilterNotSupported     = "FILTER_NOT_SUPPORTED"
@@ -32,7 +32,7 @@ const (
 	wwwAuthenticateInvalidToken = `Bearer error="invalid_token"`
 )
 
-// ErrorBody is the error body of every answer that is not an OAuth error (PORTAL_API.md section 5).
+// ErrorBody is the error body of every answer that is not an OAuth error (docs/portal-api.md section 5).
 type ErrorBody struct {
 	Error   ErrorObject `json:"error"`
 	TraceID string      `json:"traceId"`

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// routeID names one route template of PORTAL_API.md.
+// routeID names one route template of docs/portal-api.md.
 type routeID uint8
 
 const (
@@ -25,7 +25,7 @@ const (
 // apiPrefix is the prefix of every user-sync path, relative to the base path.
 const apiPrefix = "/api/usersync/v1"
 
-// routeTemplates are the route names of /_sim/stats: the templates of PORTAL_API.md.
+// routeTemplates are the route names of /_sim/stats: the templates of docs/portal-api.md.
 var routeTemplates = [...]string{
 	routeUnmatched:    "unmatched",
 	routeToken:        "/oauth2/server/token",

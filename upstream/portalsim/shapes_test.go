@@ -50,7 +50,7 @@ func firstItem(t *testing.T, data []byte, key string) []byte {
 	return items[0]
 }
 
-// TestJSONShapes checks that every body has the key names of PORTAL_API.md, in its order.
+// TestJSONShapes checks that every body has the key names of docs/portal-api.md, in its order.
 func TestJSONShapes(t *testing.T) {
 	p := newPortal(t)
 	userKeys := []string{"idUser", "guidUser", "userName", "domain", "fullName", "firstName", "lastName",

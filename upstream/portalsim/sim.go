@@ -156,7 +156,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serveAPI(w, r, rt)
 }
 
-// serveAPI runs an API call through the checks of PORTAL_API.md section 5, in order: injected faults,
+// serveAPI runs an API call through the checks of docs/portal-api.md section 5, in order: injected faults,
 // authentication, routing and method, then the handler (validation); a successful write may then be
 // answered late (slow commit).
 func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {

@@ -12,7 +12,7 @@ type Stats struct {
 	Calls []CallCount `json:"calls"`
 }
 
-// CallCount counts the calls of one (method, route, status). Route is a template of PORTAL_API.md
+// CallCount counts the calls of one (method, route, status). Route is a template of docs/portal-api.md
 // with the /api/usersync/v1 prefix, "/oauth2/server/token" or "unmatched"; Status 0 is a dropped
 // connection.
 type CallCount struct {

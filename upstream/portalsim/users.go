@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// User limits of PORTAL_API.md section 2.
+// User limits of docs/portal-api.md section 2.
 const (
 	maxProperties      = 50
 	maxPropertyKeyLen  = 64

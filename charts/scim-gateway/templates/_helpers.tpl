@@ -199,45 +199,60 @@ there must not restart the pods.
 {{- end }}
 
 {{/*
-Checks the schema cannot express, or says more clearly than a schema error. Rendered by the
-Deployment; fails the render.
+The checks of values that depend on each other (values.schema.json checks each value on its own: its
+refusals name the value's path). Rendered by the Deployment; every problem found is listed in one
+failure, each naming the value to set or change, so that `helm template` of incomplete values says at
+once everything that is missing.
 */}}
 {{- define "scim-gateway.validate" -}}
-{{- $redis := dig "store" "redis" dict (.Values.config | default dict) }}
+{{- $cfg := .Values.config | default dict }}
+{{- $redis := dig "store" "redis" dict $cfg }}
+{{- $missing := list }}
+{{- if not (dig "upstream" "baseURL" "" $cfg) }}
+{{- $missing = append $missing "config.upstream.baseURL (the portal's absolute http(s) URL)" }}
+{{- end }}
+{{- if and (eq (include "scim-gateway.authType" .) "oauth2") (not (dig "upstream" "auth" "clientID" "" $cfg)) }}
+{{- $missing = append $missing "config.upstream.auth.clientID (the portal's OAuth client; or config.upstream.auth.type bearer or none)" }}
+{{- end }}
+{{- $secretsMissing := false }}
+{{- if not .Values.secrets.existingSecret }}
+{{- range (include "scim-gateway.secretItems" . | fromYamlArray) }}
+{{- if not .value }}
+{{- $missing = append $missing .from }}
+{{- $secretsMissing = true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $problems := list }}
+{{- if $missing }}
+{{- $problems = append $problems (printf "set %s%s" (join ", " $missing) (ternary " (or secrets.existingSecret: a Secret you manage that holds them)" "" $secretsMissing)) }}
+{{- end }}
 {{- if and (not (include "scim-gateway.hasRedis" .)) (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) }}
-{{- fail "more than one replica (or autoscaling) needs Redis: without it each replica has its own in-memory store. Set config.store.redis.url (or mode and addrs), or bundledRedis.enabled, or replicaCount: 1" }}
+{{- $problems = append $problems (printf "%s needs Redis, since without it each replica has its own in-memory store: set config.store.redis.url (or mode and addrs) or bundledRedis.enabled=true, or set replicaCount=1%s" (ternary "autoscaling.enabled" (printf "replicaCount=%d" (int .Values.replicaCount)) .Values.autoscaling.enabled) (ternary " and autoscaling.enabled=false" "" .Values.autoscaling.enabled)) }}
 {{- end }}
 {{- if and .Values.bundledRedis.enabled (or (dig "url" "" $redis) (dig "addrs" list $redis)) }}
-{{- fail "bundledRedis.enabled and an external Redis (config.store.redis.url or addrs) exclude each other" }}
+{{- $problems = append $problems "bundledRedis.enabled and an external Redis (config.store.redis.url or addrs) exclude each other: unset one" }}
 {{- end }}
 {{- if and (or .Values.secrets.redisSentinelPassword.enabled (dig "sentinelUsername" "" $redis)) (ne (dig "mode" "" $redis) "sentinel") }}
-{{- fail "secrets.redisSentinelPassword and config.store.redis.sentinelUsername are for the sentinels: set config.store.redis.mode sentinel (with addrs and masterName), or turn them off" }}
+{{- $problems = append $problems "secrets.redisSentinelPassword and config.store.redis.sentinelUsername are for the sentinels: set config.store.redis.mode sentinel (with addrs and masterName), or turn them off" }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
-{{- fail "autoscaling.maxReplicas is smaller than autoscaling.minReplicas" }}
+{{- $problems = append $problems "autoscaling.maxReplicas is smaller than autoscaling.minReplicas" }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
-{{- fail "ingress.host is required when ingress.enabled (the Tenant URL is https://<host>/scim/v2/)" }}
+{{- $problems = append $problems "ingress.host is required when ingress.enabled (the Tenant URL is https://<host>/scim/v2/)" }}
 {{- end }}
 {{- if .Values.networkPolicy.enabled }}
 {{- $portal := .Values.networkPolicy.egress.portal }}
 {{- if not (or $portal.cidrs $portal.to) }}
-{{- fail "networkPolicy.egress.portal: set cidrs or to (where the portal is); egress is allowed only there" }}
+{{- $problems = append $problems "networkPolicy.egress.portal: set cidrs or to (where the portal is); egress is allowed only there" }}
 {{- end }}
 {{- $r := .Values.networkPolicy.egress.redis }}
 {{- if and (include "scim-gateway.hasRedis" .) (not .Values.bundledRedis.enabled) (not (or $r.cidrs $r.to)) }}
-{{- fail "networkPolicy.egress.redis: set cidrs or to (where the external Redis is); egress is allowed only there" }}
+{{- $problems = append $problems "networkPolicy.egress.redis: set cidrs or to (where the external Redis is); egress is allowed only there" }}
 {{- end }}
 {{- end }}
-{{- if not .Values.secrets.existingSecret }}
-{{- range (include "scim-gateway.secretItems" . | fromYamlArray) }}
-{{- if not .value }}
-{{- fail (printf "%s is required (or set secrets.existingSecret)" .from) }}
-{{- end }}
-{{- end }}
-{{- end }}
-{{- $_ := required "config.upstream.baseURL is required: the portal's absolute http(s) URL" (dig "upstream" "baseURL" "" (.Values.config | default dict)) }}
-{{- if eq (include "scim-gateway.authType" .) "oauth2" }}
-{{- $_ := required "config.upstream.auth.clientID is required for auth type oauth2" (dig "upstream" "auth" "clientID" "" (.Values.config | default dict)) }}
+{{- if $problems }}
+{{- fail (printf "%s. The smallest values file is in the chart's README (helm show readme)." (join "; " $problems)) }}
 {{- end }}
 {{- end }}
