@@ -56,6 +56,12 @@ const (
 	// DefaultTranslationBufferBytes bounds the kept records at 8 MiB, well inside the chart's 128Mi.
 	DefaultTranslationBufferBytes   = 8 << 20
 	DefaultTranslationMaxValueBytes = 1024
+	// The accepted ranges of those two keys (the translation logger enforces the same ones:
+	// internal/wiring tests that they agree).
+	MinTranslationBufferBytes   = 1 << 20
+	MaxTranslationBufferBytes   = 1 << 30
+	MinTranslationMaxValueBytes = 64
+	MaxTranslationMaxValueBytes = 1 << 16
 )
 
 // DefaultScopes are the OAuth scopes the gateway asks the portal for.

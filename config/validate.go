@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
@@ -74,11 +73,11 @@ func (v *validator) translation(t *Translation) {
 		}
 		v.oneOf("logging.translation.attributes."+name, t.Attributes[name], redactions)
 	}
-	if b := t.BufferBytes; b < translog.MinBufferBytes || b > translog.MaxBufferBytes {
-		v.addf("logging.translation.bufferBytes", "must be %d (1 MiB) to %d (1 GiB), not %d", translog.MinBufferBytes, translog.MaxBufferBytes, b)
+	if b := t.BufferBytes; b < MinTranslationBufferBytes || b > MaxTranslationBufferBytes {
+		v.addf("logging.translation.bufferBytes", "must be %d (1 MiB) to %d (1 GiB), not %d", MinTranslationBufferBytes, MaxTranslationBufferBytes, b)
 	}
-	if m := t.MaxValueBytes; m < translog.MinMaxValueBytes || m > translog.MaxMaxValueBytes {
-		v.addf("logging.translation.maxValueBytes", "must be %d to %d, not %d", translog.MinMaxValueBytes, translog.MaxMaxValueBytes, m)
+	if m := t.MaxValueBytes; m < MinTranslationMaxValueBytes || m > MaxTranslationMaxValueBytes {
+		v.addf("logging.translation.maxValueBytes", "must be %d to %d, not %d", MinTranslationMaxValueBytes, MaxTranslationMaxValueBytes, m)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
 
@@ -25,5 +26,26 @@ func TestUpstreamConfig(t *testing.T) {
 	}
 	if e := upstream.ResolveEndpoint(u, upstream.OpGetUser); e.Disabled || e.Method != "GET" || e.Path != "/u/{idUser}" {
 		t.Fatalf("getUser = %+v", e)
+	}
+}
+
+// TestTranslationBoundsAgree: the ranges config accepts for the translation log's bounds are the ones
+// the logger enforces, and so are the defaults (config is a leaf and cannot import translog).
+func TestTranslationBoundsAgree(t *testing.T) {
+	pairs := []struct {
+		name        string
+		config, log int
+	}{
+		{"min bufferBytes", config.MinTranslationBufferBytes, translog.MinBufferBytes},
+		{"max bufferBytes", config.MaxTranslationBufferBytes, translog.MaxBufferBytes},
+		{"default bufferBytes", config.DefaultTranslationBufferBytes, translog.DefaultBufferBytes},
+		{"min maxValueBytes", config.MinTranslationMaxValueBytes, translog.MinMaxValueBytes},
+		{"max maxValueBytes", config.MaxTranslationMaxValueBytes, translog.MaxMaxValueBytes},
+		{"default maxValueBytes", config.DefaultTranslationMaxValueBytes, translog.DefaultMaxValueBytes},
+	}
+	for _, p := range pairs {
+		if p.config != p.log {
+			t.Errorf("%s: config %d, translation logger %d", p.name, p.config, p.log)
+		}
 	}
 }
