@@ -55,6 +55,9 @@ type Options struct {
 	// transport that does not report through net/http/httptrace (an *http.Transport does) makes every
 	// failed write that did not fail to dial count as sent: EOutcomeUnknown rather than EUnavailable.
 	Transport http.RoundTripper
+	// Slots is the fleet-wide bound on portal calls (upstream.globalMaxInFlight), taken after the local
+	// upstream.maxInFlight within the same upstream.queueWait; nil: none.
+	Slots Slots
 }
 
 // Client calls one portal. It is safe for concurrent use. Build it with New.
@@ -142,7 +145,7 @@ func New(cfg config.Upstream, opts Options) (*Client, error) {
 		endpoints: eps,
 		http:      rc,
 		transport: transport,
-		slots:     newLimiter(cfg.MaxInFlight, cfg.QueueWait),
+		slots:     newLimiter(cfg.MaxInFlight, cfg.QueueWait, opts.Slots),
 		log:       logger,
 		onCall:    opts.OnCall,
 		onBreaker: opts.OnBreakerChange,

@@ -48,6 +48,7 @@ type App struct {
 	level       zap.AtomicLevel
 
 	kv       store.KV
+	slots    *store.Semaphore // the fleet-wide portal bound; nil without Redis
 	metrics  *metrics.Metrics
 	translog *translog.Logger
 	tokens   *gateway.Tokens
@@ -88,10 +89,15 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rs, ok := a.kv.(*store.Redis); ok {
+		a.slots = store.NewSemaphore(rs, store.SemaphoreOptions{Name: "default", Limit: cfg.Upstream.GlobalMaxInFlight,
+			Lease: cfg.Upstream.GlobalLease, Logger: logger, OnWait: a.metrics.GlobalWait})
+		a.metrics.SetGlobalSlots(a.slots)
+	}
 	a.version.Store(1)
 	live, client, err := a.buildLive(cfg, 1)
 	if err != nil {
-		_ = a.kv.Close()
+		a.closeStore()
 		return nil, err
 	}
 	a.client = client
@@ -174,11 +180,15 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 		}
 		trusted = append(trusted, n)
 	}
-	client, err := upstream.New(cfg.Upstream, upstream.Options{
+	opts := upstream.Options{
 		Logger:          a.logger.With(zap.String("component", "upstream")),
 		OnCall:          a.onPortalCall,
 		OnBreakerChange: a.onBreakerChange,
-	})
+	}
+	if cfg.Upstream.GlobalMaxInFlight > 0 && a.slots != nil {
+		opts.Slots = a.slots
+	}
+	client, err := upstream.New(cfg.Upstream, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,7 +221,13 @@ func scimTokens(cfg *config.Config) []gateway.Token {
 
 // readiness is the detail of /readyz.
 func (a *App) readiness() gateway.Readiness {
-	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load(), Breaker: a.portalClient().BreakerState()}
+	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load(), Breaker: a.portalClient().BreakerState(), GlobalBound: "off"}
+	if a.slots != nil && a.slots.Limit() > 0 {
+		r.GlobalBound = "enforced"
+		if a.slots.Degraded() {
+			r.GlobalBound = "degraded"
+		}
+	}
 	if rs, ok := a.kv.(*store.Redis); ok {
 		r.Redis = "ok"
 		if !rs.Healthy() {
@@ -327,6 +343,9 @@ func (a *App) reload(cfg *config.Config) {
 	if lvl, err := zap.ParseAtomicLevel(cfg.Logging.Level); err == nil {
 		a.level.SetLevel(lvl.Level())
 	}
+	if a.slots != nil {
+		a.slots.SetLimit(cfg.Upstream.GlobalMaxInFlight)
+	}
 	a.server.SetLive(live)
 	a.mu.Lock()
 	a.cfg, a.client = cfg, client
@@ -343,6 +362,14 @@ func (a *App) reload(cfg *config.Config) {
 func (a *App) reloadFailed(err error) {
 	a.metrics.ConfigReload(false)
 	a.logger.Error("configuration change refused; keeping the running configuration", zap.Error(err))
+}
+
+// closeStore stops the fleet-wide bound's lease renewal, then closes the store.
+func (a *App) closeStore() {
+	if a.slots != nil {
+		a.slots.Close()
+	}
+	_ = a.kv.Close()
 }
 
 // Run starts the App and serves until ctx ends or a listener fails, then shuts down gracefully.
@@ -385,7 +412,7 @@ func (a *App) Close() {
 		if a.watcher != nil {
 			_ = a.watcher.Close()
 		}
-		_ = a.kv.Close()
+		a.closeStore()
 		a.portalClient().Close()
 		_ = a.logger.Sync()
 	})

@@ -88,6 +88,8 @@ type Metrics struct {
 	reconcile      *reconcileMetrics
 
 	portalQueue atomic.Pointer[[2]func() int] // in flight, waiting
+	global      atomic.Pointer[GlobalSlots]
+	globalWait  *prometheus.HistogramVec
 }
 
 // New builds the metrics on a registry of their own, every series that has no label starting at zero,
@@ -148,6 +150,7 @@ func New() *Metrics {
 		m.creates, m.translations, m.reloads, m.configVersion,
 	)
 	m.reconcile = newReconcileMetrics(reg)
+	reg.MustRegister(m.globalCollectors()...)
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m
 }
