@@ -45,6 +45,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			zap.Int("status", status),
 			zap.Duration("duration", d),
 			zap.String("remote", c.RealIP()),
+			TraceField(req.Context()),
 		)
 		return nil
 	}
@@ -101,6 +102,7 @@ func (s *Server) startRecord(c echo.Context, tokenName string) {
 	rec.SetOperation(op, resource)
 	rec.SetSCIMID(c.Param("id"))
 	r := c.Request()
+	rec.SetTraceID(traceIDOf(r.Context()))
 	c.SetRequest(r.WithContext(translog.WithRecorder(r.Context(), rec)))
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/scim-gateway/scim-gateway/config"
@@ -19,6 +20,7 @@ import (
 	"github.com/scim-gateway/scim-gateway/gateway/metrics"
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/gateway/translog"
+	"github.com/scim-gateway/scim-gateway/telemetry"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
@@ -34,6 +36,9 @@ type AppOptions struct {
 	Environ []string
 	// LogOutput receives the process and translation logs.
 	LogOutput io.Writer
+	// TracerProvider, when set, receives the spans instead of the exporter telemetry.otlp configures
+	// (tests).
+	TracerProvider trace.TracerProvider
 	// DrainDelay is how long the App keeps serving after readiness fails on shutdown, so that the
 	// load balancer stops sending new requests before the listeners close.
 	DrainDelay time.Duration
@@ -49,6 +54,8 @@ type App struct {
 
 	kv       store.KV
 	slots    *store.Semaphore // the fleet-wide portal bound; nil without Redis
+	tracing  *telemetry.Tracing
+	tracer   trace.TracerProvider // nil: tracing off
 	metrics  *metrics.Metrics
 	translog *translog.Logger
 	tokens   *gateway.Tokens
@@ -84,10 +91,18 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.setupTracing(cfg); err != nil {
+		return nil, err
+	}
 	store.RouteRedisLogs(logger)
 	a.kv, err = store.Open(cfg.Store.Redis, logger)
 	if err != nil {
 		return nil, err
+	}
+	if rs, ok := a.kv.(*store.Redis); ok && a.tracer != nil {
+		if err := rs.InstrumentTracing(a.tracer); err != nil {
+			a.logger.Warn("cannot trace Redis calls", zap.Error(err))
+		}
 	}
 	if rs, ok := a.kv.(*store.Redis); ok {
 		a.slots = store.NewSemaphore(rs, store.SemaphoreOptions{Name: "default", Limit: cfg.Upstream.GlobalMaxInFlight,
@@ -112,6 +127,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 		PortalContext: func(ctx context.Context, requestID string) context.Context {
 			return upstream.WithRequestID(ctx, requestID)
 		},
+		TracerProvider: a.tracer,
 	})
 	a.admin = gateway.NewAdmin(gateway.AdminOptions{Token: cfg.Admin.Token, Readiness: a.readiness})
 	a.admin.Handle("GET /metrics", a.metrics.Handler())
@@ -120,6 +136,25 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	a.metrics.SetPortalQueue(func() int { return a.portalClient().InFlight() }, func() int { return a.portalClient().Waiting() })
 	a.metrics.SetConfigVersion(a.version.Load())
 	return a, nil
+}
+
+// setupTracing builds the tracer provider: AppOptions.TracerProvider, or what telemetry.otlp and
+// the OTEL_* variables ask for (nothing when tracing is off).
+func (a *App) setupTracing(cfg *config.Config) error {
+	if a.opts.TracerProvider != nil {
+		a.tracer = a.opts.TracerProvider
+		return nil
+	}
+	t, err := telemetry.Setup(context.Background(), cfg.Telemetry, version)
+	if err != nil {
+		return err
+	}
+	a.tracing = t
+	if t.Enabled {
+		a.tracer = t.Provider
+		a.logger.Info("tracing on: spans exported over OTLP", zap.String("endpoint", t.Endpoint), zap.String("protocol", t.Protocol))
+	}
+	return nil
 }
 
 // translogConfig is the translation log's part of the configuration. The mapping rules' redact
@@ -184,6 +219,7 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 		Logger:          a.logger.With(zap.String("component", "upstream")),
 		OnCall:          a.onPortalCall,
 		OnBreakerChange: a.onBreakerChange,
+		TracerProvider:  a.tracer,
 	}
 	if cfg.Upstream.GlobalMaxInFlight > 0 && a.slots != nil {
 		opts.Slots = a.slots
@@ -414,6 +450,13 @@ func (a *App) Close() {
 		}
 		a.closeStore()
 		a.portalClient().Close()
+		if a.tracing != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := a.tracing.Shutdown(ctx); err != nil {
+				a.logger.Warn("spans not exported at shutdown", zap.Error(err))
+			}
+			cancel()
+		}
 		_ = a.logger.Sync()
 	})
 }
