@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
@@ -151,6 +152,10 @@ func (a *App) setupTracing(cfg *config.Config) error {
 	}
 	a.tracing = t
 	if t.Enabled {
+		// The SDK reports export failures through the process-wide handler: into the log, not stderr.
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			a.logger.Warn("OpenTelemetry: spans not exported", zap.Error(err))
+		}))
 		a.tracer = t.Provider
 		a.logger.Info("tracing on: spans exported over OTLP", zap.String("endpoint", t.Endpoint), zap.String("protocol", t.Protocol))
 	}
