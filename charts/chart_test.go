@@ -938,6 +938,9 @@ func TestPodTemplateOnlyChangesForRestartKeys(t *testing.T) {
 		{"the Redis URL", "config: {store: {redis: {url: 'redis://other:6379/0'}}}", true},
 		{"the Redis mapping TTL", "config: {store: {redis: {mappingTTL: 1h}}}", true},
 		{"the server read timeout", "config: {server: {readTimeout: 45s}}", true},
+		{"the OTLP endpoint", "config: {telemetry: {otlp: {endpoint: 'http://otel-collector:4318'}}}", true},
+		{"the fleet-wide lease", "config: {upstream: {globalLease: 20s}}", true},
+		{"the fleet-wide bound", "config: {upstream: {globalMaxInFlight: 30}}", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

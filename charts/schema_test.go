@@ -42,6 +42,18 @@ func TestChartRefuses(t *testing.T) {
 			want:      []string{"autoscaling.enabled needs Redis", "set config.store.redis.url", "or set replicaCount=1 and autoscaling.enabled=false"},
 		},
 		{
+			name:      "an OTLP endpoint that is not a URL, an unknown protocol",
+			base:      "ci/defaults-values.yaml",
+			overrides: "config: {telemetry: {otlp: {endpoint: 'collector:4318', protocol: http/json}}}",
+			want:      []string{"values don't meet the specifications of the schema", "/config/telemetry/otlp/endpoint", "/config/telemetry/otlp/protocol"},
+		},
+		{
+			name:      "a negative fleet-wide bound",
+			base:      "ci/defaults-values.yaml",
+			overrides: "config: {upstream: {globalMaxInFlight: -1}}",
+			want:      []string{"values don't meet the specifications of the schema", "/config/upstream/globalMaxInFlight"},
+		},
+		{
 			name:      "the bundled Redis and an external one",
 			base:      "ci/defaults-values.yaml",
 			overrides: "bundledRedis: {enabled: true}",

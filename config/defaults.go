@@ -28,6 +28,7 @@ const (
 	DefaultUpstreamMaxInFlight = 64
 	DefaultUpstreamQueueWait   = 5 * time.Second
 	DefaultUpstreamMaxBody     = 4 << 20
+	DefaultUpstreamGlobalLease = 10 * time.Second
 
 	DefaultRetryMaxAttempts   = 3
 	DefaultRetryInitialDelay  = 100 * time.Millisecond
@@ -96,6 +97,7 @@ func (c *Config) ApplyDefaults() {
 	setDur(&u.Timeout, DefaultUpstreamTimeout)
 	setInt(&u.MaxInFlight, DefaultUpstreamMaxInFlight)
 	setDur(&u.QueueWait, DefaultUpstreamQueueWait)
+	setDur(&u.GlobalLease, DefaultUpstreamGlobalLease)
 	if u.MaxBody == 0 {
 		u.MaxBody = DefaultUpstreamMaxBody
 	}

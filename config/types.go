@@ -17,6 +17,7 @@ type Config struct {
 	DryRun      bool        `yaml:"dryRun"`
 	Limits      Limits      `yaml:"limits"`
 	Logging     Logging     `yaml:"logging"`
+	Telemetry   Telemetry   `yaml:"telemetry"`
 	// Mapping is the SCIM attribute to portal field mapping (translator.MappingConfig documents it).
 	Mapping translator.MappingConfig `yaml:"mapping"`
 
@@ -101,9 +102,13 @@ type Upstream struct {
 	Timeout     time.Duration       `yaml:"timeout"` // one portal call, including reading the answer
 	MaxInFlight int                 `yaml:"maxInFlight"`
 	QueueWait   time.Duration       `yaml:"queueWait"` // how long a call waits for a free slot
-	MaxBody     int64               `yaml:"maxBodyBytes"`
-	Retry       Retry               `yaml:"retry"`
-	Breaker     Breaker             `yaml:"breaker"`
+	// GlobalMaxInFlight bounds the portal calls in flight across every replica sharing the Redis
+	// (0: off); GlobalLease is how long a slot of a replica that stopped renewing it stays taken.
+	GlobalMaxInFlight int           `yaml:"globalMaxInFlight"`
+	GlobalLease       time.Duration `yaml:"globalLease"`
+	MaxBody           int64         `yaml:"maxBodyBytes"`
+	Retry             Retry         `yaml:"retry"`
+	Breaker           Breaker       `yaml:"breaker"`
 }
 
 // Auth is how the gateway authenticates to the portal.
@@ -185,4 +190,16 @@ type Translation struct {
 	Attributes    map[string]string `yaml:"attributes"`    // attribute or portal field -> keep | mask | hash | drop, over everything else
 	HashKey       string            `yaml:"hashKey"`       // HMAC key of hashed values; empty: random per process
 	HashKeyFile   string            `yaml:"hashKeyFile"`
+}
+
+// Telemetry configures OpenTelemetry traces (off unless an OTLP endpoint is set, here or in the
+// standard OTEL_EXPORTER_OTLP_ENDPOINT variables).
+type Telemetry struct {
+	OTLP OTLP `yaml:"otlp"`
+}
+
+// OTLP is where traces are exported.
+type OTLP struct {
+	Endpoint string `yaml:"endpoint"` // e.g. http://otel-collector:4318; empty: OTEL_* variables decide
+	Protocol string `yaml:"protocol"` // http/protobuf | grpc; empty: OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf
 }

@@ -42,6 +42,10 @@ func Validate(c *Config) Problems {
 	v.admin(&c.Admin, &c.Server)
 	v.redis(&c.Store.Redis)
 	v.upstream(&c.Upstream)
+	if c.Upstream.GlobalMaxInFlight > 0 && c.Store.Redis.URL == "" && len(c.Store.Redis.Addrs) == 0 {
+		v.addf("upstream.globalMaxInFlight", "needs store.redis (the replicas share the bound through Redis); use maxInFlight for one replica")
+	}
+	v.telemetry(&c.Telemetry)
 	v.oneOf("deprovision.onDelete", c.Deprovision.OnDelete, onDeleteModes)
 	v.positive("limits.maxBodyBytes", c.Limits.MaxBodyBytes)
 	v.positive("limits.maxPageSize", int64(c.Limits.MaxPageSize))
@@ -275,6 +279,12 @@ func (v *validator) upstream(u *Upstream) {
 	v.positiveDuration(p+".timeout", u.Timeout)
 	v.positive(p+".maxInFlight", int64(u.MaxInFlight))
 	v.notNegativeDuration(p+".queueWait", u.QueueWait)
+	if u.GlobalMaxInFlight < 0 {
+		v.addf(p+".globalMaxInFlight", "must not be negative (0: off)")
+	}
+	if u.GlobalLease < time.Second {
+		v.addf(p+".globalLease", "must be at least 1s (slots are renewed every third of it)")
+	}
 	v.positive(p+".maxBodyBytes", u.MaxBody)
 
 	r := u.Retry
@@ -294,6 +304,19 @@ func (v *validator) upstream(u *Upstream) {
 	v.positive(p+".breaker.halfOpenMaxCalls", int64(b.HalfOpenMaxCalls))
 	v.notNegativeDuration(p+".breaker.interval", b.Interval)
 }
+
+func (v *validator) telemetry(t *Telemetry) {
+	if t.OTLP.Endpoint != "" {
+		v.httpURL("telemetry.otlp.endpoint", t.OTLP.Endpoint)
+	}
+	if t.OTLP.Protocol != "" {
+		v.oneOf("telemetry.otlp.protocol", t.OTLP.Protocol, otlpProtocols)
+	}
+}
+
+// otlpProtocols are the OTLP transports of telemetry.otlp.protocol (the OTEL_EXPORTER_OTLP_PROTOCOL
+// spellings; http/json is not supported by the Go exporters).
+var otlpProtocols = []string{"http/protobuf", "grpc"}
 
 func (v *validator) auth(a *Auth) {
 	const p = "upstream.auth"

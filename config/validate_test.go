@@ -151,6 +151,20 @@ func TestValidate(t *testing.T) {
 		}},
 		{"negative queue wait and body", func(c *Config) { c.Upstream.QueueWait, c.Upstream.MaxBody = -1, 0 },
 			map[string]string{"upstream.queueWait": "negative", "upstream.maxBodyBytes": "positive"}},
+		{"global bound with redis", func(c *Config) {
+			c.Store.Redis.URL, c.Upstream.GlobalMaxInFlight = "redis://127.0.0.1:6379/0", 20
+		}, nil},
+		{"global bound without redis, negative, short lease", func(c *Config) {
+			c.Upstream.GlobalMaxInFlight, c.Upstream.GlobalLease = 20, 500*time.Millisecond
+		}, map[string]string{"upstream.globalMaxInFlight": "needs store.redis", "upstream.globalLease": "at least 1s"}},
+		{"negative global bound", func(c *Config) { c.Upstream.GlobalMaxInFlight = -1 },
+			map[string]string{"upstream.globalMaxInFlight": "must not be negative"}},
+		{"otlp over grpc", func(c *Config) {
+			c.Telemetry.OTLP = OTLP{Endpoint: "http://collector:4317", Protocol: "grpc"}
+		}, nil},
+		{"otlp endpoint not a URL, unknown protocol", func(c *Config) {
+			c.Telemetry.OTLP = OTLP{Endpoint: "collector:4318", Protocol: "http/json"}
+		}, map[string]string{"telemetry.otlp.endpoint": "absolute http(s) URL", "telemetry.otlp.protocol": "must be one of http/protobuf, grpc"}},
 		{"limits", func(c *Config) { c.Limits = Limits{} }, map[string]string{
 			"limits.maxBodyBytes": "positive", "limits.maxPageSize": "positive",
 			"limits.maxScan": "positive", "limits.maxOperations": "positive",

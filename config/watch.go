@@ -248,7 +248,7 @@ func fingerprint(c *Config) [sha256.Size]byte {
 // restartKeys are the keys the gateway reads only when it starts; any other key changes live.
 var restartKeys = []string{
 	"server.listen", "server.readHeaderTimeout", "server.readTimeout", "server.writeTimeout",
-	"server.idleTimeout", "admin.listen", "store",
+	"server.idleTimeout", "admin.listen", "store", "telemetry", "upstream.globalLease",
 }
 
 // LiveChanges compares two configurations and returns the keys that changed but take effect only after

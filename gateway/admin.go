@@ -14,6 +14,9 @@ type Readiness struct {
 	Redis         string `json:"redis"`   // "ok", "degraded", or "memory" when no Redis is configured
 	Breaker       string `json:"breaker"` // the portal circuit breaker: "closed", "half-open", "open"
 	ConfigVersion int64  `json:"configVersion"`
+	// GlobalBound is the fleet-wide portal bound (upstream.globalMaxInFlight): "off", "enforced", or
+	// "degraded" while Redis fails and only each replica's upstream.maxInFlight applies.
+	GlobalBound string `json:"globalBound,omitempty"`
 }
 
 // AdminOptions are the dependencies of the admin listener.

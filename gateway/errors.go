@@ -104,7 +104,7 @@ func (r *ErrorRenderer) render(err error, c echo.Context) (int, ErrorBody, time.
 	}
 	e := translator.AsError(err)
 	if e == nil || e.Code == translator.EInternal || e.Code == "" {
-		r.Logger.Error("internal error", zap.String("requestId", reqOf(c).id), zap.Error(err))
+		r.Logger.Error("internal error", zap.String("requestId", reqOf(c).id), TraceField(c.Request().Context()), zap.Error(err))
 		body.Status = "500"
 		body.Detail = "internal error"
 		return http.StatusInternalServerError, body, 0
@@ -124,7 +124,7 @@ func (r *ErrorRenderer) render(err error, c echo.Context) (int, ErrorBody, time.
 			retryAfter = defaultRetryAfter
 		}
 	case translator.EUnauthorized:
-		r.Logger.Warn("portal refused the gateway", zap.String("requestId", reqOf(c).id), zap.Error(err))
+		r.Logger.Warn("portal refused the gateway", zap.String("requestId", reqOf(c).id), TraceField(c.Request().Context()), zap.Error(err))
 	}
 	if body.Detail == "" {
 		body.Detail = http.StatusText(status)

@@ -46,6 +46,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			zap.Int("status", status),
 			zap.Duration("duration", d),
 			zap.String("remote", c.RealIP()),
+			TraceField(req.Context()),
 		)
 		return nil
 	}
@@ -119,5 +120,6 @@ func (s *Server) startRecord(c echo.Context, rq *request) *translog.Recorder {
 	rec := s.translog.Start(rq.id, rq.token)
 	rec.SetOperation(op, resource)
 	rec.SetSCIMID(c.Param("id"))
+	rec.SetTraceID(traceIDOf(c.Request().Context()))
 	return rec
 }

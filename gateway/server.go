@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/scim-gateway/scim-gateway/gateway/metrics"
@@ -73,6 +74,8 @@ type Options struct {
 	// PortalContext prepares a request's context for portal calls (upstream.WithRequestID forwards the
 	// request id); nil leaves it as is.
 	PortalContext func(ctx context.Context, requestID string) context.Context
+	// TracerProvider makes a span per SCIM request (honouring an incoming traceparent); nil: no spans.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is the SCIM front end.
@@ -86,6 +89,7 @@ type Server struct {
 	translog  *translog.Logger
 	auth      *authThrottle
 	portalCtx func(ctx context.Context, requestID string) context.Context
+	tracer    trace.Tracer // nil: no spans
 	live      atomic.Pointer[Live]
 	clientIP  atomic.Pointer[echo.IPExtractor] // from the current Live's TrustedProxies
 }
@@ -98,6 +102,9 @@ func New(opts Options) *Server {
 	}
 	s := &Server{logger: logger.With(zap.String("component", "gateway")), tokens: opts.Tokens, store: opts.Store,
 		metrics: opts.Metrics, translog: opts.Translog, portalCtx: opts.PortalContext, auth: newAuthThrottle()}
+	if opts.TracerProvider != nil {
+		s.tracer = opts.TracerProvider.Tracer(TracerName)
+	}
 	if s.metrics == nil {
 		s.metrics = metrics.New()
 	}
@@ -118,9 +125,12 @@ func New(opts Options) *Server {
 	e.Use(begin)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			s.logger.Error("panic", zap.String("requestId", reqOf(c).id), zap.Error(err), zap.ByteString("stack", stack))
+			s.logger.Error("panic", zap.String("requestId", reqOf(c).id), TraceField(c.Request().Context()), zap.Error(err), zap.ByteString("stack", stack))
 			return err
 		}}))
+	if s.tracer != nil {
+		e.Use(s.traceRequest)
+	}
 	e.Use(s.observe)
 
 	// Authentication is route-level middleware, not group middleware: echo registers a catch-all

@@ -188,6 +188,8 @@ func (s *tokenSource) fetch(ctx context.Context) (string, time.Time, *translator
 	if id := RequestID(ctx); id != "" {
 		req.SetHeader(headerRequestID, id)
 	}
+	actx, span := s.c.startAttempt(actx, OpToken, http.MethodPost, s.template, 1)
+	injectTrace(actx, req)
 	start := time.Now()
 	resp, sent, err := send(actx, req, http.MethodPost, s.url)
 	info := CallInfo{Op: OpToken, Method: http.MethodPost, PathTemplate: s.template, Attempt: 1, Sent: sent}
@@ -201,6 +203,7 @@ func (s *tokenSource) fetch(ctx context.Context) (string, time.Time, *translator
 	if terr != nil {
 		info.Err = terr
 	}
+	endAttempt(span, info.Status, terr)
 	s.c.report(ctx, info)
 	return tok, expiry, terr
 }

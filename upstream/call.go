@@ -77,14 +77,22 @@ func (c *Client) do(ctx context.Context, r request) (int, []byte, *translator.Er
 	write := !readOps[r.op]
 	safe := retryableOps[r.op]
 
-	var last *translator.Error
+	ctx, span := c.startCall(ctx, ep)
+	var (
+		last       *translator.Error
+		lastStatus int
+		attempts   int
+	)
+	defer func() { c.endCall(span, lastStatus, attempts, last) }()
 	unknown := false  // some attempt of this write was sent and got no answer
 	replayed := false // the one token renewal and replay after a 401 was used
 	tries := 0        // attempts counted against retry.maxAttempts (the replay is not)
 	for attempt := 1; ; attempt++ {
 		tries++
 		out := c.attempt(ctx, ep, target{url: u, path: path, idUser: r.idUser, idGroup: r.idGroup}, payload, write, attempt)
+		attempts, lastStatus = attempt, out.status
 		if out.err == nil {
+			last = nil
 			return out.status, out.body, nil
 		}
 		if out.rejected && last != nil {
@@ -124,11 +132,13 @@ func (c *Client) do(ctx context.Context, r request) (int, []byte, *translator.Er
 // attempt makes one HTTP request of a call, within a slot and the breaker, and classifies its answer.
 func (c *Client) attempt(ctx context.Context, ep endpoint, t target, payload []byte, write bool, n int) (out outcome) {
 	info := CallInfo{Op: ep.op, Method: ep.method, PathTemplate: ep.path, Path: t.path, IDUser: t.idUser, IDGroup: t.idGroup, Attempt: n}
+	ctx, span := c.startAttempt(ctx, ep.op, ep.method, ep.path, n)
 	defer func() {
 		info.Status = out.status
 		if out.err != nil {
 			info.Err = out.err
 		}
+		endAttempt(span, out.status, out.err)
 		c.report(ctx, info)
 	}()
 
@@ -167,6 +177,7 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, t target, payload []b
 	if id := RequestID(ctx); id != "" {
 		req.SetHeader(headerRequestID, id)
 	}
+	injectTrace(ctx, req)
 	if payload != nil {
 		req.SetHeader("Content-Type", contentTypeJSON).SetBody(payload)
 	}

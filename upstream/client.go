@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-resty/resty/v2"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
 )
 
@@ -53,6 +55,12 @@ type Options struct {
 	// transport that does not report through net/http/httptrace (an *http.Transport does) makes every
 	// failed write that did not fail to dial count as sent: EOutcomeUnknown rather than EUnavailable.
 	Transport http.RoundTripper
+	// Slots is the fleet-wide bound on portal calls (upstream.globalMaxInFlight), taken after the local
+	// upstream.maxInFlight within the same upstream.queueWait; nil: none.
+	Slots Slots
+	// TracerProvider makes a span per portal call and per attempt, and sends the W3C traceparent to
+	// the portal; nil: no spans.
+	TracerProvider trace.TracerProvider
 }
 
 // Client calls one portal. It is safe for concurrent use. Build it with New.
@@ -67,6 +75,7 @@ type Client struct {
 	breaker   *gobreaker.TwoStepCircuitBreaker[struct{}]
 	openedAt  atomic.Int64 // unix nanoseconds of the last transition to open
 	slots     *limiter
+	tracer    trace.Tracer
 	log       *zap.Logger
 	onCall    func(context.Context, CallInfo)
 	onBreaker func(from, to string)
@@ -124,6 +133,10 @@ func New(cfg Config, opts Options) (*Client, error) {
 		logger = zap.NewNop()
 	}
 	logger = logger.With(zap.String("component", "upstream"))
+	tp := opts.TracerProvider
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
 
 	hc := &http.Client{
 		Transport: transport,
@@ -142,7 +155,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 		endpoints: eps,
 		http:      rc,
 		transport: transport,
-		slots:     newLimiter(cfg.MaxInFlight, cfg.QueueWait),
+		slots:     newLimiter(cfg.MaxInFlight, cfg.QueueWait, opts.Slots),
+		tracer:    tp.Tracer(TracerName),
 		log:       logger,
 		onCall:    opts.OnCall,
 		onBreaker: opts.OnBreakerChange,

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -415,5 +416,65 @@ func TestQueue(t *testing.T) {
 	}
 	if c.InFlight() != 0 {
 		t.Fatalf("InFlight = %d after the calls ended, want 0", c.InFlight())
+	}
+}
+
+// fakeSlots is a shared bound of n slots, as the Redis semaphore would be for one replica.
+type fakeSlots struct {
+	slots    chan struct{}
+	acquired atomic.Int64
+	released atomic.Int64
+}
+
+func (f *fakeSlots) Acquire(ctx context.Context) (func(), error) {
+	select {
+	case f.slots <- struct{}{}:
+		f.acquired.Add(1)
+		return func() { f.released.Add(1); <-f.slots }, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// TestSharedSlots: a call takes a shared slot after its local one and gives both back; with every
+// shared slot taken it answers "portal queue full" after queueWait without calling the portal, and
+// gives its local slot back; a caller who leaves gets EUnavailable too.
+func TestSharedSlots(t *testing.T) {
+	p := newPortal(t, portalsim.DefaultFaults())
+	shared := &fakeSlots{slots: make(chan struct{}, 1)}
+	c := newClient(t, p, func(u *Config) {
+		u.MaxInFlight = 4
+		u.QueueWait = 20 * time.Millisecond
+	}, Options{Slots: shared})
+	u := mustCreateUser(t, c, "shared")
+	if shared.acquired.Load() != 1 || shared.released.Load() != 1 {
+		t.Fatalf("shared slots acquired/released after one call: %d/%d, want 1/1", shared.acquired.Load(), shared.released.Load())
+	}
+
+	shared.slots <- struct{}{} // another replica holds the only shared slot
+	before := p.stats(t).apiCalls()
+	_, err := c.GetUser(context.Background(), u.IDUser)
+	e := wantCode(t, err, translator.EUnavailable)
+	if !strings.Contains(e.Message, "portal queue full") || !strings.Contains(e.Message, "globalMaxInFlight") || e.RetryAfter <= 0 {
+		t.Fatalf("error = %+v, want a fleet-wide portal queue full with a RetryAfter", e)
+	}
+	if got := p.stats(t).apiCalls(); got != before {
+		t.Fatalf("portal API calls: %d then %d, want none while the shared bound is full", before, got)
+	}
+	if c.InFlight() != 0 {
+		t.Fatalf("InFlight = %d after a refused call, want 0 (the local slot is given back)", c.InFlight())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = c.GetUser(ctx, u.IDUser)
+	wantCode(t, err, translator.EUnavailable)
+
+	<-shared.slots // the other replica releases
+	if _, err := c.GetUser(context.Background(), u.IDUser); err != nil {
+		t.Fatalf("GetUser with a shared slot free: %v", err)
+	}
+	if shared.acquired.Load() != shared.released.Load() {
+		t.Fatalf("shared slots acquired %d, released %d", shared.acquired.Load(), shared.released.Load())
 	}
 }

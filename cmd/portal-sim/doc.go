@@ -6,6 +6,8 @@
 //	    [--static-token T] [--allow-delete] [fault flags] [--seed N]
 //
 // The API is served under the base path, the test surface (/_sim/stats, /_sim/reset, /_sim/faults) at
-// the root. Every fault of docs/portal-api.md section 6 has a flag; `portal-sim --help` lists them all.
+// the root; /_sim/stats also reports inFlight and peakInFlight, the API calls served at once now and
+// at the peak since the last reset (for testing a concurrency bound). Every fault of docs/portal-api.md
+// section 6 has a flag; `portal-sim --help` lists them all.
 // The command stops gracefully on SIGINT or SIGTERM.
 package main

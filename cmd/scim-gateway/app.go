@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/scim-gateway/scim-gateway/config"
@@ -20,6 +22,7 @@ import (
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/gateway/translog"
 	"github.com/scim-gateway/scim-gateway/internal/wiring"
+	"github.com/scim-gateway/scim-gateway/telemetry"
 	"github.com/scim-gateway/scim-gateway/translator"
 	"github.com/scim-gateway/scim-gateway/upstream"
 )
@@ -39,6 +42,9 @@ type AppOptions struct {
 	Environ []string
 	// LogOutput receives the process and translation logs.
 	LogOutput io.Writer
+	// TracerProvider, when set, receives the spans instead of the exporter telemetry.otlp configures
+	// (tests).
+	TracerProvider trace.TracerProvider
 	// DrainDelay is how long the App keeps serving after readiness fails on shutdown, so that the
 	// load balancer stops sending new requests before the listeners close.
 	DrainDelay time.Duration
@@ -53,6 +59,9 @@ type App struct {
 	level       zap.AtomicLevel
 
 	kv       store.KV
+	slots    *store.Semaphore // the fleet-wide portal bound; nil without Redis
+	tracing  *telemetry.Tracing
+	tracer   trace.TracerProvider // nil: tracing off
 	metrics  *metrics.Metrics
 	translog *translog.Logger
 	tokens   *gateway.Tokens
@@ -88,15 +97,28 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.setupTracing(cfg); err != nil {
+		return nil, err
+	}
 	store.RouteRedisLogs(logger)
 	a.kv, err = store.Open(wiring.RedisOptions(cfg.Store.Redis), logger)
 	if err != nil {
 		return nil, err
 	}
+	if rs, ok := a.kv.(*store.Redis); ok && a.tracer != nil {
+		if err := rs.InstrumentTracing(a.tracer); err != nil {
+			a.logger.Warn("cannot trace Redis calls", zap.Error(err))
+		}
+	}
+	if rs, ok := a.kv.(*store.Redis); ok {
+		a.slots = store.NewSemaphore(rs, store.SemaphoreOptions{Name: "default", Limit: cfg.Upstream.GlobalMaxInFlight,
+			Lease: cfg.Upstream.GlobalLease, Logger: logger, OnWait: a.metrics.GlobalWait})
+		a.metrics.SetGlobalSlots(a.slots)
+	}
 	a.version.Store(1)
 	live, client, err := a.buildLive(cfg, 1)
 	if err != nil {
-		_ = a.kv.Close()
+		a.closeStore()
 		return nil, err
 	}
 	a.client = client
@@ -111,6 +133,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 		PortalContext: func(ctx context.Context, requestID string) context.Context {
 			return upstream.WithRequestID(ctx, requestID)
 		},
+		TracerProvider: a.tracer,
 	})
 	a.admin = gateway.NewAdmin(gateway.AdminOptions{Token: cfg.Admin.Token, Readiness: a.readiness})
 	a.admin.Handle("GET /metrics", a.metrics.Handler())
@@ -119,6 +142,29 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	a.metrics.SetPortalQueue(func() int { return a.portalClient().InFlight() }, func() int { return a.portalClient().Waiting() })
 	a.metrics.SetConfigVersion(a.version.Load())
 	return a, nil
+}
+
+// setupTracing builds the tracer provider: AppOptions.TracerProvider, or what telemetry.otlp and
+// the OTEL_* variables ask for (nothing when tracing is off).
+func (a *App) setupTracing(cfg *config.Config) error {
+	if a.opts.TracerProvider != nil {
+		a.tracer = a.opts.TracerProvider
+		return nil
+	}
+	t, err := telemetry.Setup(context.Background(), cfg.Telemetry, version)
+	if err != nil {
+		return err
+	}
+	a.tracing = t
+	if t.Enabled {
+		// The SDK reports export failures through the process-wide handler: into the log, not stderr.
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			a.logger.Warn("OpenTelemetry: spans not exported", zap.Error(err))
+		}))
+		a.tracer = t.Provider
+		a.logger.Info("tracing on: spans exported over OTLP", zap.String("endpoint", t.Endpoint), zap.String("protocol", t.Protocol))
+	}
+	return nil
 }
 
 // translogConfig is the translation log's part of the configuration. The mapping rules' redact
@@ -179,11 +225,16 @@ func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upst
 		}
 		trusted = append(trusted, n)
 	}
-	client, err := upstream.New(wiring.UpstreamConfig(cfg.Upstream), upstream.Options{
+	opts := upstream.Options{
 		Logger:          a.logger.With(zap.String("component", "upstream")),
 		OnCall:          a.onPortalCall,
 		OnBreakerChange: a.onBreakerChange,
-	})
+		TracerProvider:  a.tracer,
+	}
+	if cfg.Upstream.GlobalMaxInFlight > 0 && a.slots != nil {
+		opts.Slots = a.slots
+	}
+	client, err := upstream.New(wiring.UpstreamConfig(cfg.Upstream), opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -218,7 +269,13 @@ func scimTokens(cfg *config.Config) []gateway.Token {
 
 // readiness is the detail of /readyz.
 func (a *App) readiness() gateway.Readiness {
-	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load(), Breaker: a.portalClient().BreakerState()}
+	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load(), Breaker: a.portalClient().BreakerState(), GlobalBound: "off"}
+	if a.slots != nil && a.slots.Limit() > 0 {
+		r.GlobalBound = "enforced"
+		if a.slots.Degraded() {
+			r.GlobalBound = "degraded"
+		}
+	}
 	if rs, ok := a.kv.(*store.Redis); ok {
 		r.Redis = "ok"
 		if !rs.Healthy() {
@@ -335,6 +392,9 @@ func (a *App) reload(cfg *config.Config, version int64) error {
 	if lvl, err := zap.ParseAtomicLevel(cfg.Logging.Level); err == nil {
 		a.level.SetLevel(lvl.Level())
 	}
+	if a.slots != nil {
+		a.slots.SetLimit(cfg.Upstream.GlobalMaxInFlight)
+	}
 	a.server.SetLive(live)
 	a.mu.Lock()
 	a.cfg, a.client = cfg, client
@@ -352,6 +412,14 @@ func (a *App) reload(cfg *config.Config, version int64) error {
 func (a *App) reloadFailed(err error) {
 	a.metrics.ConfigReload(false)
 	a.logger.Error("configuration change refused; keeping the running configuration", zap.Error(err))
+}
+
+// closeStore stops the fleet-wide bound's lease renewal, then closes the store.
+func (a *App) closeStore() {
+	if a.slots != nil {
+		a.slots.Close()
+	}
+	_ = a.kv.Close()
 }
 
 // Run starts the App and serves until ctx ends or a listener fails, then shuts down gracefully.
@@ -394,8 +462,15 @@ func (a *App) Close() {
 		if a.watcher != nil {
 			_ = a.watcher.Close()
 		}
-		_ = a.kv.Close()
+		a.closeStore()
 		a.portalClient().Close()
+		if a.tracing != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := a.tracing.Shutdown(ctx); err != nil {
+				a.logger.Warn("spans not exported at shutdown", zap.Error(err))
+			}
+			cancel()
+		}
 		_ = a.logger.Sync()
 	})
 }

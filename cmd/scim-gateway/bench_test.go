@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/internal/testkit"
 	"github.com/scim-gateway/scim-gateway/upstream/portalsim"
 )
@@ -124,13 +125,21 @@ type benchGateway struct {
 // Redis under a key prefix of its own, skipped when absent).
 func newBenchGateway(b *testing.B, storeName string) *benchGateway {
 	b.Helper()
+	return startBenchGateway(b, func(cfg *config.Config) {
+		if storeName == "redis" {
+			testkit.RequireSharedRedis(b)
+			cfg.Store.Redis.URL = "redis://" + testkit.SharedRedisAddr + "/0"
+			cfg.Store.Redis.KeyPrefix = sharedRedisPrefix(b)
+		}
+	})
+}
+
+// startBenchGateway starts portal-sim and a gateway whose configuration change edits.
+func startBenchGateway(b *testing.B, change func(cfg *config.Config)) *benchGateway {
+	b.Helper()
 	sim, simSrv := startPortalSim(b)
 	cfg := e2eConfig(simSrv.URL)
-	if storeName == "redis" {
-		testkit.RequireSharedRedis(b)
-		cfg.Store.Redis.URL = "redis://" + testkit.SharedRedisAddr + "/0"
-		cfg.Store.Redis.KeyPrefix = sharedRedisPrefix(b)
-	}
+	change(cfg)
 	app := startApp(b, cfg, AppOptions{})
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	b.Cleanup(client.CloseIdleConnections)

@@ -92,6 +92,8 @@ type Metrics struct {
 	reconcile      *reconcileMetrics
 
 	portalQueue atomic.Pointer[[2]func() int] // in flight, waiting
+	global      atomic.Pointer[GlobalSlots]
+	globalWait  *prometheus.HistogramVec
 }
 
 // New builds the metrics on a registry of their own, every series that has no label starting at zero,
@@ -152,6 +154,7 @@ func New() *Metrics {
 		m.creates, m.translations, m.reloads, m.configVersion,
 	)
 	m.reconcile = newReconcileMetrics(m.reg)
+	m.reg.MustRegister(m.globalCollectors()...)
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
 }

@@ -365,3 +365,38 @@ func BenchmarkObserveSCIM(b *testing.B) {
 		}
 	})
 }
+
+// fakeGlobal is a fleet-wide bound as the Redis semaphore reports it.
+type fakeGlobal struct {
+	limit, inUse   int
+	waits, expired uint64
+	degraded       bool
+}
+
+func (f fakeGlobal) Limit() int      { return f.limit }
+func (f fakeGlobal) InUse() int      { return f.inUse }
+func (f fakeGlobal) Waits() uint64   { return f.waits }
+func (f fakeGlobal) Expired() uint64 { return f.expired }
+func (f fakeGlobal) Degraded() bool  { return f.degraded }
+
+func TestGlobalSlots(t *testing.T) {
+	m := metrics.New()
+	e := scrape(t, m)
+	for _, s := range []string{"scimgw_portal_global_slots_limit", "scimgw_portal_global_slots_in_use",
+		"scimgw_portal_global_bound_degraded", "scimgw_portal_global_waits_total", "scimgw_portal_global_lease_expiries_total"} {
+		e.want(t, s, 0)
+	}
+	m.SetGlobalSlots(fakeGlobal{limit: 20, inUse: 7, waits: 3, expired: 2, degraded: true})
+	m.GlobalWait(30*time.Millisecond, true)
+	m.GlobalWait(5*time.Second, false)
+	e = scrape(t, m)
+	e.want(t, "scimgw_portal_global_slots_limit", 20)
+	e.want(t, "scimgw_portal_global_slots_in_use", 7)
+	e.want(t, "scimgw_portal_global_bound_degraded", 1)
+	e.want(t, "scimgw_portal_global_waits_total", 3)
+	e.want(t, "scimgw_portal_global_lease_expiries_total", 2)
+	e.want(t, `scimgw_portal_global_wait_seconds_count{result="granted"}`, 1)
+	e.want(t, `scimgw_portal_global_wait_seconds_bucket{result="granted",le="0.05"}`, 1)
+	e.want(t, `scimgw_portal_global_wait_seconds_count{result="timeout"}`, 1)
+	e.want(t, `scimgw_portal_global_wait_seconds_bucket{result="timeout",le="2.5"}`, 0)
+}

@@ -46,6 +46,7 @@ const (
 type Record struct {
 	Time         time.Time // when the request started
 	RequestID    string    // the X-Request-Id of the SCIM request
+	TraceID      string    // the OpenTelemetry trace id of the request (hex), when traced
 	Token        string    // the name of the bearer token that authenticated it
 	Op           string    // OpCreate, OpReplace, ...
 	ResourceType string    // ResourceUser or ResourceGroup
@@ -110,6 +111,7 @@ func milliseconds(d time.Duration) float64 { return float64(d) / float64(time.Mi
 type recordJSON struct {
 	Time         time.Time    `json:"time"`
 	RequestID    string       `json:"requestId,omitempty"`
+	TraceID      string       `json:"traceId,omitempty"`
 	Token        string       `json:"token,omitempty"`
 	Op           string       `json:"op"`
 	ResourceType string       `json:"resourceType,omitempty"`
@@ -158,7 +160,7 @@ type callJSON struct {
 // MarshalJSON renders the record as /admin/translations shows it.
 func (r Record) MarshalJSON() ([]byte, error) {
 	out := recordJSON{
-		Time: r.Time, RequestID: r.RequestID, Token: r.Token, Op: r.Op, ResourceType: r.ResourceType,
+		Time: r.Time, RequestID: r.RequestID, TraceID: r.TraceID, Token: r.Token, Op: r.Op, ResourceType: r.ResourceType,
 		SCIMID: r.SCIMID, PortalID: r.PortalID, UserName: r.UserName, Outcome: r.Outcome, Status: r.Status,
 		DurationMS: milliseconds(r.Duration), DryRun: r.DryRun, Error: r.Error,
 		MembersOmit: r.MembersOmitted, CallsOmit: r.CallsOmitted,
@@ -182,6 +184,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 func (r *Record) marshalFields(enc zapcore.ObjectEncoder) error {
 	enc.AddTime("time", r.Time)
 	addString(enc, "requestId", r.RequestID)
+	addString(enc, "traceId", r.TraceID)
 	addString(enc, "token", r.Token)
 	enc.AddString("op", r.Op)
 	addString(enc, "resourceType", r.ResourceType)

@@ -61,6 +61,26 @@ func (r *Recorder) SetOperation(op, resourceType string) {
 	r.mu.Unlock()
 }
 
+// SetTraceID sets the trace id of the request (hex), so that a record leads to its trace.
+func (r *Recorder) SetTraceID(id string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.rec.TraceID = id
+	r.mu.Unlock()
+}
+
+// Operation returns the SCIM operation and resource type set so far.
+func (r *Recorder) Operation() (op, resourceType string) {
+	if r == nil {
+		return "", ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rec.Op, r.rec.ResourceType
+}
+
 // SetSCIMID sets the SCIM id of the resource.
 func (r *Recorder) SetSCIMID(id string) {
 	if r == nil {

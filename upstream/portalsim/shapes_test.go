@@ -86,7 +86,7 @@ func TestJSONShapes(t *testing.T) {
 		{"error object", member(t, notFound.body, "error"), []string{"code", "message", "target"}},
 		{"409 error object", member(t, conflict.body, "error"), []string{"code", "message", "target", "existingIdUser"}},
 		{"409 group error object", member(t, groupConflict.body, "error"), []string{"code", "message", "target", "existingIdGroup"}},
-		{"stats", stats.body, []string{"total", "calls"}},
+		{"stats", stats.body, []string{"total", "calls", "inFlight", "peakInFlight"}},
 		{"stats entry", firstItem(t, stats.body, "calls"), []string{"method", "route", "status", "count"}},
 		{"faults", faults.body, []string{"latencyMs", "jitterMs", "errorRate", "rateLimitRate", "retryAfterSeconds",
 			"htmlErrors", "tokenTTLSeconds", "dropRate", "slowCommitRate", "slowCommitMs"}},

@@ -160,6 +160,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authentication, routing and method, then the handler (validation); a successful write may then be
 // answered late (slow commit).
 func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
+	defer s.stats.enter()()
 	f := s.faults.Load()
 	if f.LatencyMs > 0 || f.JitterMs > 0 {
 		delay := f.LatencyMs + s.draws.upTo(f.JitterMs)

@@ -1,12 +1,14 @@
 package portalsim
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestStats(t *testing.T) {
@@ -204,5 +206,45 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 	if res := p.call(http.MethodGet, groupPath(g.IDGroup, "/members"), ""); !startsWithCount(res.body, logins) {
 		t.Fatalf("members: %s", res.body)
+	}
+}
+
+// TestStatsPeakInFlight holds five API calls in the simulator at once (a long added latency, which
+// ends when the client leaves): stats count them in flight and keep the peak until a reset.
+func TestStatsPeakInFlight(t *testing.T) {
+	p := newPortal(t)
+	p.putFaults(`{"latencyMs": 600000}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.apiURL(usersPath), nil)
+			req.Header.Set("Authorization", "Bearer "+p.token)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	for p.sim.Stats().InFlight != 5 {
+		time.Sleep(time.Millisecond)
+	}
+	if got := p.stats(); got.InFlight != 5 || got.PeakInFlight != 5 {
+		t.Fatalf("stats with five calls held: inFlight %d, peakInFlight %d; want 5, 5", got.InFlight, got.PeakInFlight)
+	}
+	cancel()
+	wg.Wait()
+	for p.sim.Stats().InFlight != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	p.putFaults(`{"latencyMs": 0}`)
+	p.call(http.MethodGet, usersPath, "")
+	if got := p.stats(); got.InFlight != 0 || got.PeakInFlight != 5 {
+		t.Fatalf("stats after the calls ended: inFlight %d, peakInFlight %d; want 0, 5", got.InFlight, got.PeakInFlight)
+	}
+	p.simCall(http.MethodPost, "/_sim/reset", "")
+	if got := p.stats(); got.PeakInFlight != 0 {
+		t.Fatalf("peakInFlight after a reset: %d, want 0", got.PeakInFlight)
 	}
 }

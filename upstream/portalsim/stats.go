@@ -4,12 +4,17 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
-// Stats is the body of GET /_sim/stats: the calls served since the last reset.
+// Stats is the body of GET /_sim/stats: the calls served since the last reset, and how many API
+// calls (token calls not counted) were being served at once: now, and at the peak since the last
+// reset (a test of a concurrency bound reads PeakInFlight).
 type Stats struct {
-	Total int64       `json:"total"`
-	Calls []CallCount `json:"calls"`
+	Total        int64       `json:"total"`
+	Calls        []CallCount `json:"calls"`
+	InFlight     int64       `json:"inFlight"`
+	PeakInFlight int64       `json:"peakInFlight"`
 }
 
 // CallCount counts the calls of one (method, route, status). Route is a template of docs/portal-api.md
@@ -42,6 +47,17 @@ type statKey struct {
 type stats struct {
 	mu     sync.Mutex
 	counts map[statKey]int64
+
+	inFlight atomic.Int64 // API calls being served
+	peak     atomic.Int64 // the most at once since the last reset
+}
+
+// enter counts an API call in, and returns the function that counts it out.
+func (s *stats) enter() (leave func()) {
+	n := s.inFlight.Add(1)
+	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
+	}
+	return func() { s.inFlight.Add(-1) }
 }
 
 func (s *stats) add(method string, route routeID, status int) {
@@ -56,12 +72,13 @@ func (s *stats) add(method string, route routeID, status int) {
 func (s *stats) reset() {
 	s.mu.Lock()
 	s.counts = nil
+	s.peak.Store(s.inFlight.Load())
 	s.mu.Unlock()
 }
 
 func (s *stats) snapshot() Stats {
 	s.mu.Lock()
-	out := Stats{Calls: make([]CallCount, 0, len(s.counts))}
+	out := Stats{Calls: make([]CallCount, 0, len(s.counts)), InFlight: s.inFlight.Load(), PeakInFlight: s.peak.Load()}
 	for k, n := range s.counts {
 		out.Calls = append(out.Calls, CallCount{Method: k.method, Route: routeTemplates[k.route], Status: k.status, Count: n})
 		out.Total += n

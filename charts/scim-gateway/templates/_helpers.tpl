@@ -188,14 +188,15 @@ from the Ingress host when none is given).
 {{- end }}
 
 {{/*
-A checksum of the configuration keys the gateway reads only when it starts (server timeouts and the
-store; listeners are in the pod spec anyway). Everything else reloads live, so it is left out: a change
+A checksum of the configuration keys the gateway reads only when it starts (server timeouts, the
+store, telemetry and upstream.globalLease; listeners are in the pod spec anyway). Everything else reloads live, so it is left out: a change
 there must not restart the pods.
 */}}
 {{- define "scim-gateway.restartChecksum" -}}
 {{- $cfg := include "scim-gateway.config" . | fromYaml }}
 {{- $server := pick ($cfg.server | default dict) "readHeaderTimeout" "readTimeout" "writeTimeout" "idleTimeout" }}
-{{- dict "server" $server "store" ($cfg.store | default dict) | toJson | sha256sum }}
+{{- $upstream := pick ($cfg.upstream | default dict) "globalLease" }}
+{{- dict "server" $server "store" ($cfg.store | default dict) "telemetry" ($cfg.telemetry | default dict) "upstream" $upstream | toJson | sha256sum }}
 {{- end }}
 
 {{/*

@@ -1,0 +1,394 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/scim-gateway/scim-gateway/config"
+	"github.com/scim-gateway/scim-gateway/upstream/portalsim"
+)
+
+// End-to-end proof of the OpenTelemetry traces: the span tree of a SCIM request, its portal calls
+// and attempts and its Redis calls; the W3C traceparent honoured coming in and sent to the portal;
+// trace ids in the translation record and the access log; no attribute values in spans.
+
+// tracedPortal is a portal-sim behind a handler that records the traceparent of every API call and
+// can answer the next API calls 503.
+type tracedPortal struct {
+	sim      *portalsim.Sim
+	srv      *httptest.Server
+	fail503  atomic.Int32 // API calls still to answer 503
+	mu       sync.Mutex
+	parents  []string // traceparent of each API call, in arrival order
+	apiPaths []string
+}
+
+func startTracedPortal(t *testing.T) *tracedPortal {
+	t.Helper()
+	sim, err := portalsim.New(portalsim.Options{ClientID: e2eClientID, ClientSecret: e2eSecret, StaticToken: e2ePortalToken, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tracedPortal{sim: sim}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/portal/api/") {
+			p.mu.Lock()
+			p.parents = append(p.parents, r.Header.Get("Traceparent"))
+			p.apiPaths = append(p.apiPaths, r.Method+" "+r.URL.Path)
+			p.mu.Unlock()
+			if p.fail503.Add(-1) >= 0 {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = io.WriteString(w, `{"error":{"code":"UNAVAILABLE","message":"busy"}}`)
+				return
+			}
+			p.fail503.Store(0)
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *tracedPortal) calls() (parents, paths []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.parents...), append([]string(nil), p.apiPaths...)
+}
+
+// tracedEnv starts a gateway whose spans go to an in-memory recorder.
+func tracedEnv(t *testing.T, p *tracedPortal, change func(c *config.Config)) (*env, *tracetest.SpanRecorder) {
+	t.Helper()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	cfg := e2eConfig(p.srv.URL)
+	if change != nil {
+		change(cfg)
+	}
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	app := startApp(t, cfg, AppOptions{LogOutput: logs, TracerProvider: tp})
+	return &env{t: t, sim: p.sim, simSrv: p.srv, app: app, cfg: cfg, base: "http://" + app.SCIMAddr() + "/scim/v2",
+		logs: logs, client: &http.Client{Timeout: 30 * time.Second}}, rec
+}
+
+// spanTree indexes ended spans by id, for walking a trace.
+type spanTree struct {
+	spans []sdktrace.ReadOnlySpan
+}
+
+func (s spanTree) children(parent trace.SpanID) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for _, sp := range s.spans {
+		if sp.Parent().SpanID() == parent {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
+func (s spanTree) named(t *testing.T, name string) sdktrace.ReadOnlySpan {
+	t.Helper()
+	for _, sp := range s.spans {
+		if sp.Name() == name {
+			return sp
+		}
+	}
+	t.Fatalf("no span %q among %v", name, s.names())
+	return nil
+}
+
+func (s spanTree) names() []string {
+	out := make([]string, len(s.spans))
+	for i, sp := range s.spans {
+		out[i] = sp.Name()
+	}
+	return out
+}
+
+// attr returns a span attribute as a string ("" when absent).
+func attr(sp sdktrace.ReadOnlySpan, key string) string {
+	for _, kv := range sp.Attributes() {
+		if string(kv.Key) == key {
+			return kv.Value.Emit()
+		}
+	}
+	return ""
+}
+
+func wantAttrs(t *testing.T, sp sdktrace.ReadOnlySpan, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got := attr(sp, k); got != v {
+			t.Errorf("span %q: %s = %q, want %q (attributes %v)", sp.Name(), k, got, v, sp.Attributes())
+		}
+	}
+}
+
+// noValues fails when any span attribute holds one of the request's values.
+func noValues(t *testing.T, spans []sdktrace.ReadOnlySpan, values ...string) {
+	t.Helper()
+	for _, sp := range spans {
+		for _, kv := range sp.Attributes() {
+			for _, v := range values {
+				if strings.Contains(strings.ToLower(kv.Value.Emit()), strings.ToLower(v)) {
+					t.Errorf("span %q attribute %s = %q holds the request value %q", sp.Name(), kv.Key, kv.Value.Emit(), v)
+				}
+			}
+		}
+	}
+}
+
+const (
+	incomingTrace  = "4bf92f3577b34da6a3ce929d0e0e4736"
+	incomingParent = "00f067aa0ba902b7"
+)
+
+// TestTraceCreateWithUnknownOutcome: a create whose portal answer never comes (slow commit past the
+// timeout) under an incoming traceparent. The server span continues the caller's trace; under it
+// the portal createUser call (outcome unknown, one attempt, no status) and the read-back that finds
+// the user, each attempt a client span whose traceparent reached the portal; Redis calls are spans
+// of the trace too. The translation record and the access log carry the trace id; no span holds a
+// value of the request.
+func TestTraceCreateWithUnknownOutcome(t *testing.T) {
+	p := startTracedPortal(t)
+	e, rec := tracedEnv(t, p, withSharedRedis(t, func(c *config.Config) {
+		c.Upstream.Timeout = time.Second
+		c.Logging.Translation.Reads = true
+	}))
+	e.setFaults(func(f *portalsim.Faults) { f.SlowCommitRate, f.SlowCommitMs = 1, 3000 })
+	a := e.scim(http.MethodPost, "/Users", entraCreate("carol@contoso.com", "carol"),
+		"Traceparent", "00-"+incomingTrace+"-"+incomingParent+"-01").want(t, http.StatusCreated)
+	e.setFaults(func(f *portalsim.Faults) { f.SlowCommitRate, f.SlowCommitMs = 0, 0 })
+
+	var tree spanTree
+	waitFor(t, "the server span to end", func() bool {
+		tree = spanTree{rec.Ended()}
+		for _, sp := range tree.spans {
+			if sp.SpanKind() == trace.SpanKindServer {
+				return true
+			}
+		}
+		return false
+	})
+	server := tree.named(t, "POST /scim/v2/Users")
+	if server.SpanContext().TraceID().String() != incomingTrace || server.Parent().SpanID().String() != incomingParent {
+		t.Fatalf("server span trace %s parent %s, want the incoming %s / %s", server.SpanContext().TraceID(), server.Parent().SpanID(), incomingTrace, incomingParent)
+	}
+	wantAttrs(t, server, map[string]string{"scim.tenant": "default", "scim.operation": "create", "scim.resource_type": "User",
+		"http.route": "/scim/v2/Users", "http.request.method": "POST", "http.response.status_code": "201"})
+
+	create := tree.named(t, "portal createUser")
+	if create.Parent().SpanID() != server.SpanContext().SpanID() {
+		t.Fatalf("portal createUser is not a child of the server span")
+	}
+	wantAttrs(t, create, map[string]string{"portal.operation": "createUser", "url.template": "/api/usersync/v1/users",
+		"http.response.status_code": "0", "portal.retries": "0", "portal.breaker_state": "closed", "portal.error_code": "outcome_unknown"})
+	attempts := tree.children(create.SpanContext().SpanID())
+	if len(attempts) != 1 || attempts[0].SpanKind() != trace.SpanKindClient {
+		t.Fatalf("createUser attempts: %d spans, want one client span", len(attempts))
+	}
+	wantAttrs(t, attempts[0], map[string]string{"portal.attempt": "1", "http.response.status_code": "0"})
+
+	// The read-back: a portal read under the server span, answered 200.
+	var readBack sdktrace.ReadOnlySpan
+	for _, sp := range tree.children(server.SpanContext().SpanID()) {
+		if sp.Name() == "portal getUser" || sp.Name() == "portal listUsers" {
+			readBack = sp
+		}
+	}
+	if readBack == nil {
+		t.Fatalf("no portal read-back span under the server span: %v", tree.names())
+	}
+	wantAttrs(t, readBack, map[string]string{"http.response.status_code": "200", "portal.retries": "0"})
+
+	// Every API call carried the traceparent of its attempt span.
+	parents, paths := p.calls()
+	attemptIDs := map[string]bool{}
+	for _, sp := range tree.spans {
+		if sp.SpanKind() == trace.SpanKindClient && attr(sp, "portal.attempt") != "" {
+			attemptIDs[sp.SpanContext().SpanID().String()] = true
+		}
+	}
+	for i, tp := range parents {
+		parts := strings.Split(tp, "-")
+		if len(parts) != 4 || parts[1] != incomingTrace || !attemptIDs[parts[2]] {
+			t.Fatalf("portal call %s: traceparent %q, want trace %s and the span id of an attempt span", paths[i], tp, incomingTrace)
+		}
+	}
+
+	redisSpans := 0
+	for _, sp := range tree.spans {
+		if attr(sp, "db.system") == "redis" {
+			if sp.SpanContext().TraceID().String() == incomingTrace {
+				redisSpans++ // the request's own; startup and background calls make traces of their own
+			}
+			if attr(sp, "db.statement") != "" {
+				t.Fatalf("redis span %q records the statement %q", sp.Name(), attr(sp, "db.statement"))
+			}
+		}
+	}
+	if redisSpans == 0 {
+		t.Fatalf("no Redis span in the trace: %v", tree.names())
+	}
+	noValues(t, tree.spans, "carol", a.str("id"))
+
+	_, body := e.admin("/admin/translations?op=create", e2eAdminToken)
+	if !strings.Contains(body, `"traceId":"`+incomingTrace+`"`) {
+		t.Fatalf("translation record without the trace id: %s", body)
+	}
+	if !strings.Contains(e.logs.String(), `"traceId":"`+incomingTrace+`"`) {
+		t.Fatalf("no log line carries the trace id")
+	}
+}
+
+// TestTraceRetriedGet: a GET whose first portal attempt is answered 503: one portal getUser span
+// with one retry and the final status 200, over two attempt spans (503, then 200), each of which sent
+// its own traceparent. Without an incoming traceparent the server span starts a new trace.
+func TestTraceRetriedGet(t *testing.T) {
+	p := startTracedPortal(t)
+	e, rec := tracedEnv(t, p, nil)
+	id := e.scim(http.MethodPost, "/Users", entraCreate("dave@contoso.com", "dave")).want(t, http.StatusCreated).str("id")
+	rec.Reset()
+	before, _ := p.calls()
+
+	p.fail503.Store(1)
+	e.scim(http.MethodGet, "/Users/"+id, nil).want(t, http.StatusOK)
+
+	var tree spanTree
+	waitFor(t, "the server span to end", func() bool {
+		tree = spanTree{rec.Ended()}
+		for _, sp := range tree.spans {
+			if sp.SpanKind() == trace.SpanKindServer {
+				return true
+			}
+		}
+		return false
+	})
+	server := tree.named(t, "GET /scim/v2/Users/:id")
+	if server.Parent().IsValid() {
+		t.Fatalf("server span has a parent %s without an incoming traceparent", server.Parent().SpanID())
+	}
+	wantAttrs(t, server, map[string]string{"scim.operation": "get", "http.response.status_code": "200"})
+	get := tree.named(t, "portal getUser")
+	if get.Parent().SpanID() != server.SpanContext().SpanID() {
+		t.Fatalf("portal getUser is not a child of the server span")
+	}
+	wantAttrs(t, get, map[string]string{"portal.retries": "1", "http.response.status_code": "200", "portal.breaker_state": "closed",
+		"url.template": "/api/usersync/v1/users({idUser})", "http.request.method": "GET"})
+	attempts := tree.children(get.SpanContext().SpanID())
+	if len(attempts) != 2 {
+		t.Fatalf("getUser attempts: %d spans, want 2", len(attempts))
+	}
+	byAttempt := map[string]sdktrace.ReadOnlySpan{}
+	for _, sp := range attempts {
+		byAttempt[attr(sp, "portal.attempt")] = sp
+	}
+	wantAttrs(t, byAttempt["1"], map[string]string{"http.response.status_code": "503"})
+	wantAttrs(t, byAttempt["2"], map[string]string{"http.response.status_code": "200"})
+
+	parents, _ := p.calls()
+	sent := parents[len(before):]
+	if len(sent) != 2 {
+		t.Fatalf("portal API calls for the GET: %d, want 2", len(sent))
+	}
+	for i, n := range []string{"1", "2"} {
+		want := "00-" + server.SpanContext().TraceID().String() + "-" + byAttempt[n].SpanContext().SpanID().String() + "-01"
+		if sent[i] != want {
+			t.Fatalf("attempt %s sent traceparent %q, want %q", n, sent[i], want)
+		}
+	}
+	noValues(t, tree.spans, "dave", id)
+}
+
+// TestTraceExportOTLPHTTP runs a gateway with telemetry.otlp.endpoint pointing at a local OTLP/HTTP
+// receiver: the spans of a SCIM request arrive as an OTLP protobuf export with the service name.
+func TestTraceExportOTLPHTTP(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		names    []string
+		services []string
+		paths    []string
+	)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var rd io.Reader = r.Body
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			rd = zr
+		}
+		raw, _ := io.ReadAll(rd)
+		var req collectortrace.ExportTraceServiceRequest
+		if err := proto.Unmarshal(raw, &req); err != nil || r.Header.Get("Content-Type") != "application/x-protobuf" {
+			http.Error(w, "not an OTLP protobuf export", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		for _, rs := range req.GetResourceSpans() {
+			for _, kv := range rs.GetResource().GetAttributes() {
+				if kv.GetKey() == "service.name" {
+					services = append(services, kv.GetValue().GetStringValue())
+				}
+			}
+			for _, ss := range rs.GetScopeSpans() {
+				for _, sp := range ss.GetSpans() {
+					names = append(names, sp.GetName())
+				}
+			}
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		b, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
+		_, _ = w.Write(b)
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_on")
+
+	sim, simSrv := startPortalSim(t)
+	cfg := e2eConfig(simSrv.URL)
+	cfg.Telemetry.OTLP = config.OTLP{Endpoint: collector.URL, Protocol: "http/protobuf"}
+	cfg.ApplyDefaults()
+	app, err := NewApp(cfg, AppOptions{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, sim: sim, simSrv: simSrv, app: app, cfg: cfg, base: "http://" + app.SCIMAddr() + "/scim/v2",
+		client: &http.Client{Timeout: 30 * time.Second}}
+	e.scim(http.MethodPost, "/Users", entraCreate("erin@contoso.com", "erin")).want(t, http.StatusCreated)
+	app.Shutdown() // flushes the batch
+
+	mu.Lock()
+	defer mu.Unlock()
+	got := strings.Join(names, ",")
+	for _, want := range []string{"POST /scim/v2/Users", "portal createUser", "POST /api/usersync/v1/users", "POST /oauth2/server/token"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("exported spans %v lack %q", names, want)
+		}
+	}
+	if len(services) == 0 || services[0] != "scim-gateway" {
+		t.Fatalf("service.name %v, want scim-gateway", services)
+	}
+	if paths[0] != "/v1/traces" {
+		t.Fatalf("export path %q, want /v1/traces", paths[0])
+	}
+}

@@ -1,0 +1,362 @@
+package store
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+)
+
+// The semaphore's Redis layout, all under one hash tag (one Cluster slot), per bound name:
+//
+//	<prefix>portal-slots:{<name>}:holders    sorted set: lease id -> lease expiry (ms, Redis clock)
+//	<prefix>portal-slots:{<name>}:queue      sorted set: waiter id -> ticket (FIFO order)
+//	<prefix>portal-slots:{<name>}:queue-exp  sorted set: waiter id -> waiter expiry (ms)
+//	<prefix>portal-slots:{<name>}:ticket     counter of tickets
+//
+// Every script reads the time from Redis (TIME), so replicas with skewed clocks agree on expiry, and
+// first drops expired leases (a crashed holder) and expired waiters (a crashed waiter).
+const semaphorePrelude = `
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expired = redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
+local gone = redis.call("ZRANGEBYSCORE", KEYS[3], "-inf", now)
+for i = 1, #gone do
+	redis.call("ZREM", KEYS[2], gone[i])
+end
+if #gone > 0 then
+	redis.call("ZREMRANGEBYSCORE", KEYS[3], "-inf", now)
+end
+`
+
+// semAcquire tries to take a slot for ARGV[1] (limit ARGV[2], lease ARGV[3] ms, waiter expiry ARGV[4]
+// ms). A slot goes to a waiter only when the waiters queued before it leave enough free slots: the
+// first free slots belong to the oldest tickets, so no replica starves. A caller not yet queued and
+// not served at once takes a ticket. It answers {granted (0|1), slots held after, leases expired}.
+var semAcquire = redis.NewScript(semaphorePrelude + `
+local id = ARGV[1]
+local limit = tonumber(ARGV[2])
+local held = redis.call("ZCARD", KEYS[1])
+local rank = redis.call("ZRANK", KEYS[2], id)
+local queued = rank ~= false
+if not queued then
+	rank = redis.call("ZCARD", KEYS[2])
+end
+if rank < limit - held then
+	if queued then
+		redis.call("ZREM", KEYS[2], id)
+		redis.call("ZREM", KEYS[3], id)
+	end
+	redis.call("ZADD", KEYS[1], now + tonumber(ARGV[3]), id)
+	return {1, held + 1, expired}
+end
+if not queued then
+	redis.call("ZADD", KEYS[2], redis.call("INCR", KEYS[4]), id)
+end
+redis.call("ZADD", KEYS[3], now + tonumber(ARGV[4]), id)
+return {0, held, expired}
+`)
+
+// semRelease gives back the slot ARGV[1], or leaves the queue when ARGV[1] is a waiter. It answers
+// {slots held after, leases expired}.
+var semRelease = redis.NewScript(semaphorePrelude + `
+redis.call("ZREM", KEYS[1], ARGV[1])
+redis.call("ZREM", KEYS[2], ARGV[1])
+redis.call("ZREM", KEYS[3], ARGV[1])
+return {redis.call("ZCARD", KEYS[1]), expired}
+`)
+
+// semRenew extends the leases ARGV[2..] that still exist by ARGV[1] ms. It answers {slots held,
+// leases expired}.
+var semRenew = redis.NewScript(semaphorePrelude + `
+for i = 2, #ARGV do
+	redis.call("ZADD", KEYS[1], "XX", now + tonumber(ARGV[1]), ARGV[i])
+end
+return {redis.call("ZCARD", KEYS[1]), expired}
+`)
+
+// Polling of a waiting caller: the first poll after semPollMin, doubling up to semPollMax (with jitter,
+// so that waiters of many replicas do not poll in step). A waiter that stops polling leaves the queue
+// after semWaiterTTL.
+const (
+	semPollMin   = 2 * time.Millisecond
+	semPollMax   = 20 * time.Millisecond
+	semWaiterTTL = 2 * time.Second
+)
+
+// SemaphoreOptions configure a Semaphore.
+type SemaphoreOptions struct {
+	// Name tells bounds apart (a tenant); it becomes part of the keys.
+	Name string
+	// Limit is the number of slots across every process sharing the Redis; 0 refuses nothing (the bound
+	// is off) and asks Redis nothing.
+	Limit int
+	// Lease is how long a slot stays taken without renewal; a holder renews its slots every third of it,
+	// so the slots of a process that died come free within Lease.
+	Lease time.Duration
+	// Logger receives one warning when Redis fails under the semaphore and one line when it is back.
+	Logger *zap.Logger
+	// OnWait is called once per Acquire that had to queue, when it ends, with how long it waited and
+	// whether it got a slot. It must be quick.
+	OnWait func(waited time.Duration, granted bool)
+}
+
+// Semaphore is a bound on concurrent work shared by every process on one Redis (the portal calls of a
+// fleet of replicas): counting slots with leases that expire, a FIFO queue of tickets for fairness,
+// Lua scripts for atomicity, and a background renewal of the leases this process holds. When Redis
+// fails, Acquire lets every caller through (the caller's own local bound still applies) and reports
+// the semaphore Degraded until a Redis call succeeds again. It is safe for concurrent use. Close stops
+// the renewal.
+type Semaphore struct {
+	r      *Redis
+	keys   []string
+	lease  time.Duration
+	logger *zap.Logger
+	onWait func(time.Duration, bool)
+
+	limit    atomic.Int64
+	inUse    atomic.Int64  // fleet-wide slots held, as Redis last said
+	expired  atomic.Uint64 // leases this process found expired and removed
+	waits    atomic.Uint64 // Acquires that had to queue
+	degraded atomic.Bool
+
+	mu   sync.Mutex
+	held map[string]struct{} // lease ids this process holds
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewSemaphore builds the semaphore opts describe on r and starts renewing its leases.
+func NewSemaphore(r *Redis, opts SemaphoreOptions) *Semaphore {
+	if opts.Lease <= 0 {
+		opts.Lease = 10 * time.Second
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	base := r.prefix + "portal-slots:{" + opts.Name + "}:"
+	s := &Semaphore{
+		r:      r,
+		keys:   []string{base + "holders", base + "queue", base + "queue-exp", base + "ticket"},
+		lease:  opts.Lease,
+		logger: logger.With(zap.String("component", "portal-slots"), zap.String("bound", opts.Name)),
+		onWait: opts.OnWait,
+		held:   map[string]struct{}{},
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	s.limit.Store(int64(max(opts.Limit, 0)))
+	go s.renewLoop()
+	return s
+}
+
+// SetLimit changes the number of slots (a configuration reload); 0 turns the bound off. Slots held
+// beyond a lowered limit are kept until released.
+func (s *Semaphore) SetLimit(n int) { s.limit.Store(int64(max(n, 0))) }
+
+// Limit returns the number of slots; 0 when the bound is off.
+func (s *Semaphore) Limit() int { return int(s.limit.Load()) }
+
+// InUse returns the slots held across the fleet, as Redis last reported them.
+func (s *Semaphore) InUse() int { return int(s.inUse.Load()) }
+
+// Waits returns how many Acquires had to queue for a slot.
+func (s *Semaphore) Waits() uint64 { return s.waits.Load() }
+
+// Expired returns how many leases this process found expired (their holder stopped renewing them: it
+// died, or lost Redis) and removed.
+func (s *Semaphore) Expired() uint64 { return s.expired.Load() }
+
+// Degraded reports whether the last call to Redis failed, so that callers pass on their local bound
+// only.
+func (s *Semaphore) Degraded() bool { return s.degraded.Load() }
+
+// Acquire takes a slot, queueing behind earlier waiters until one comes free, and returns the function
+// that gives it back (call it exactly once). The error is ctx's (context.Cause) when ctx ends before a
+// slot comes free: put the queue wait in ctx's deadline. When Redis fails, or the limit is 0, Acquire
+// returns at once with a release that does nothing and no error.
+func (s *Semaphore) Acquire(ctx context.Context) (release func(), err error) {
+	limit := s.limit.Load()
+	if limit <= 0 {
+		return func() {}, nil
+	}
+	id := newLeaseID()
+	// The script calls must not be cut by the queue deadline (that would count as a Redis failure and
+	// leave the outcome unknown): the Redis command timeout bounds them, and ctx is checked between.
+	rctx := context.WithoutCancel(ctx)
+	var (
+		start  time.Time
+		poll   = semPollMin
+		queued bool
+		timer  *time.Timer
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		granted, err := s.try(rctx, id, limit)
+		if err != nil {
+			if queued {
+				s.leave(rctx, id)
+				s.waited(start, false)
+			}
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, context.Cause(ctx)
+			}
+			return func() {}, nil // degraded: the local bound alone applies
+		}
+		if granted {
+			if queued {
+				s.waited(start, true)
+			}
+			s.mu.Lock()
+			s.held[id] = struct{}{}
+			s.mu.Unlock()
+			var once sync.Once
+			return func() { once.Do(func() { s.release(rctx, id) }) }, nil
+		}
+		if !queued {
+			queued, start = true, time.Now()
+			s.waits.Add(1)
+		}
+		if timer == nil {
+			timer = time.NewTimer(jitter(poll))
+		} else {
+			timer.Reset(jitter(poll))
+		}
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			s.leave(rctx, id)
+			s.waited(start, false)
+			return nil, context.Cause(ctx)
+		}
+		poll = min(2*poll, semPollMax)
+		limit = max(s.limit.Load(), 1)
+	}
+}
+
+// try runs the acquire script once.
+func (s *Semaphore) try(ctx context.Context, id string, limit int64) (bool, error) {
+	var res []int64
+	err := s.call(ctx, "slots-acquire", func() (err error) {
+		res, err = semAcquire.Run(ctx, s.r.client, s.keys, id, limit, s.lease.Milliseconds(), semWaiterTTL.Milliseconds()).Int64Slice()
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	if len(res) != 3 {
+		return false, fmt.Errorf("slots-acquire: unexpected answer %v", res)
+	}
+	s.inUse.Store(res[1])
+	s.expired.Add(uint64(res[2]))
+	return res[0] == 1, nil
+}
+
+// release gives a slot back. A failure is logged at debug level only: the lease expires by itself.
+func (s *Semaphore) release(ctx context.Context, id string) {
+	s.mu.Lock()
+	delete(s.held, id)
+	s.mu.Unlock()
+	s.runCounting(ctx, "slots-release", semRelease, id)
+}
+
+// leave takes a waiter out of the queue (it gave up); on failure its entry expires by itself.
+func (s *Semaphore) leave(ctx context.Context, id string) {
+	s.runCounting(ctx, "slots-leave", semRelease, id)
+}
+
+// runCounting runs a script that answers {slots held, leases expired} and records both.
+func (s *Semaphore) runCounting(ctx context.Context, op string, script *redis.Script, args ...any) {
+	var res []int64
+	err := s.call(ctx, op, func() (err error) {
+		res, err = script.Run(ctx, s.r.client, s.keys, args...).Int64Slice()
+		return err
+	})
+	if err != nil || len(res) != 2 {
+		s.logger.Debug("portal slot call failed; leases expire by themselves", zap.String("op", op), zap.Error(err))
+		return
+	}
+	s.inUse.Store(res[0])
+	s.expired.Add(uint64(res[1]))
+}
+
+// call runs one Redis call through the store's short-circuit and tracks the degraded state.
+func (s *Semaphore) call(ctx context.Context, op string, f func() error) error {
+	err := s.r.do(ctx, op, f)
+	switch {
+	case err == nil:
+		if s.degraded.CompareAndSwap(true, false) {
+			s.logger.Info("the fleet-wide portal bound is enforced again")
+		}
+	case errors.Is(err, ErrUnavailable):
+		if s.degraded.CompareAndSwap(false, true) {
+			s.logger.Warn("redis unavailable: the fleet-wide portal bound is not enforced, only each replica's upstream.maxInFlight", zap.Error(err))
+		}
+	}
+	return err
+}
+
+func (s *Semaphore) waited(start time.Time, granted bool) {
+	if s.onWait != nil {
+		s.onWait(time.Since(start), granted)
+	}
+}
+
+// renewLoop extends the leases this process holds every third of the lease, and refreshes InUse.
+func (s *Semaphore) renewLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		args := make([]any, 0, len(s.held)+1)
+		args = append(args, s.lease.Milliseconds())
+		for id := range s.held {
+			args = append(args, id)
+		}
+		s.mu.Unlock()
+		if len(args) == 1 && s.limit.Load() == 0 {
+			continue // the bound is off and nothing is held: nothing to ask Redis
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.lease/3)
+		s.runCounting(ctx, "slots-renew", semRenew, args...)
+		cancel()
+	}
+}
+
+// Close stops the renewal: the slots still held expire within the lease. It does not close r.
+func (s *Semaphore) Close() {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+	})
+}
+
+func newLeaseID() string {
+	var b [12]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// jitter returns a duration in [d/2, d].
+func jitter(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) }

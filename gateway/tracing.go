@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/zap"
+)
+
+// TracerName names the gateway's tracer (the instrumentation scope of its spans).
+const TracerName = "github.com/scim-gateway/scim-gateway/gateway"
+
+// DefaultTenant is the scim.tenant attribute of every request span until tenants exist.
+const DefaultTenant = "default"
+
+// Span attributes of a SCIM request. Never a value from the request: only the route template, the
+// method, the operation and the status.
+const (
+	AttrTenant    = "scim.tenant"
+	AttrOperation = "scim.operation"
+	AttrResource  = "scim.resource_type"
+	AttrRequestID = "scim.request_id"
+)
+
+// traceRequest is the middleware that makes one server span per SCIM request: the parent comes from
+// an incoming W3C traceparent, the name is the method and route template, and the attributes say
+// the tenant, the SCIM operation and the status. It goes ahead of observe, so that the translation
+// record and the access log see the span.
+func (s *Server) traceRequest(next echo.HandlerFunc) echo.HandlerFunc {
+	prop := propagation.TraceContext{}
+	return func(c echo.Context) error {
+		r := c.Request()
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := s.tracer.Start(ctx, r.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(
+				attribute.String("http.request.method", r.Method),
+				attribute.String("http.route", route),
+				attribute.String(AttrTenant, DefaultTenant),
+				attribute.String(AttrRequestID, reqOf(c).id),
+			))
+		defer span.End()
+		c.SetRequest(r.WithContext(ctx))
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		if rec := reqOf(c).rec; rec != nil {
+			op, resource := rec.Operation()
+			span.SetAttributes(attribute.String(AttrOperation, op), attribute.String(AttrResource, resource))
+		}
+		if status >= http.StatusInternalServerError {
+			span.SetStatus(codes.Error, strconv.Itoa(status))
+		}
+		return nil
+	}
+}
+
+// traceIDOf returns the hex trace id of ctx's span, "" when there is none.
+func traceIDOf(ctx context.Context) string {
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		return sc.TraceID().String()
+	}
+	return ""
+}
+
+// TraceField is the zap field of ctx's trace id, so that a log line leads to its trace; it is
+// skipped when ctx has no trace.
+func TraceField(ctx context.Context) zap.Field {
+	if id := traceIDOf(ctx); id != "" {
+		return zap.String("traceId", id)
+	}
+	return zap.Skip()
+}

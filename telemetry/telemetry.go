@@ -1,0 +1,151 @@
+// Package telemetry owns the OpenTelemetry tracing setup: the SDK tracer provider, the OTLP exporter
+// (HTTP or gRPC) that telemetry.otlp and the standard OTEL_* environment variables configure, and the
+// W3C trace-context propagator. The instrumentation itself lives where the work is done (gateway,
+// upstream, gateway/store), on the trace API only.
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/scim-gateway/scim-gateway/config"
+)
+
+// ServiceName is the service.name of the gateway's spans, unless OTEL_SERVICE_NAME says otherwise.
+const ServiceName = "scim-gateway"
+
+// The OTLP protocols of telemetry.otlp.protocol and OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL.
+const (
+	ProtocolHTTP = "http/protobuf"
+	ProtocolGRPC = "grpc"
+)
+
+// Propagator is the propagation the gateway honours and sends: W3C traceparent and tracestate.
+var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
+
+// Tracing is the tracer provider the gateway uses, and how to flush and stop it.
+type Tracing struct {
+	// Provider is the SDK provider when tracing is on, a no-op provider when off.
+	Provider trace.TracerProvider
+	// Enabled reports whether spans are exported.
+	Enabled bool
+	// Endpoint and Protocol say where spans go, for the startup log ("" when off or left to OTEL_*).
+	Endpoint, Protocol string
+
+	shutdown func(context.Context) error
+}
+
+// Shutdown flushes the spans not yet exported and stops the exporter (at most until ctx ends).
+func (t *Tracing) Shutdown(ctx context.Context) error {
+	if t.shutdown == nil {
+		return nil
+	}
+	return t.shutdown(ctx)
+}
+
+// Enabled reports whether cfg and the environment ask for traces: an endpoint in cfg, or in
+// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; never with OTEL_SDK_DISABLED=true
+// or OTEL_TRACES_EXPORTER=none.
+func Enabled(cfg config.Telemetry, getenv func(string) string) bool {
+	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") || strings.EqualFold(getenv("OTEL_TRACES_EXPORTER"), "none") {
+		return false
+	}
+	return cfg.OTLP.Endpoint != "" || getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+}
+
+// protocol returns the OTLP protocol: cfg's, else the environment's, else http/protobuf.
+func protocol(cfg config.Telemetry, getenv func(string) string) string {
+	for _, p := range []string{cfg.OTLP.Protocol, getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL")} {
+		if p != "" {
+			return p
+		}
+	}
+	return ProtocolHTTP
+}
+
+// Setup builds the tracing cfg and the process environment ask for. Off, it returns a no-op provider
+// and nothing is exported. On, spans go in batches to the OTLP endpoint over the protocol chosen; the
+// exporter also reads the standard OTEL_EXPORTER_OTLP_* variables (headers, timeout, certificates),
+// and the sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default: parentbased_always_on).
+// The service version is version. Errors: an unsupported protocol, or an exporter that cannot be
+// built from its settings (no connection is made here).
+func Setup(ctx context.Context, cfg config.Telemetry, version string) (*Tracing, error) {
+	return setup(ctx, cfg, version, os.Getenv)
+}
+
+func setup(ctx context.Context, cfg config.Telemetry, version string, getenv func(string) string) (*Tracing, error) {
+	if !Enabled(cfg, getenv) {
+		return &Tracing{Provider: noop.NewTracerProvider()}, nil
+	}
+	proto := protocol(cfg, getenv)
+	var (
+		exp sdktrace.SpanExporter
+		err error
+	)
+	switch proto {
+	case ProtocolHTTP:
+		var opts []otlptracehttp.Option
+		if cfg.OTLP.Endpoint != "" {
+			opts = append(opts, otlptracehttp.WithEndpointURL(tracesURL(cfg.OTLP.Endpoint)))
+		}
+		exp, err = otlptracehttp.New(ctx, opts...)
+	case ProtocolGRPC:
+		var opts []otlptracegrpc.Option
+		if cfg.OTLP.Endpoint != "" {
+			opts = append(opts, otlptracegrpc.WithEndpointURL(cfg.OTLP.Endpoint))
+		}
+		exp, err = otlptracegrpc.New(ctx, opts...)
+	default:
+		return nil, fmt.Errorf("telemetry: OTLP protocol %q: want %s or %s", proto, ProtocolHTTP, ProtocolGRPC)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: OTLP exporter: %w", err)
+	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(attribute.String("service.name", ServiceName), attribute.String("service.version", version)),
+		resource.WithTelemetrySDK(),
+		resource.WithFromEnv(), // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES win
+	)
+	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
+		return nil, fmt.Errorf("telemetry: resource: %w", err)
+	}
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(2*time.Second)),
+		sdktrace.WithResource(res),
+	)
+	return &Tracing{Provider: tp, Enabled: true, Endpoint: cfg.OTLP.Endpoint, Protocol: proto, shutdown: tp.Shutdown}, nil
+}
+
+// tracesURL makes an OTLP/HTTP base URL (http://collector:4318) the traces URL (…/v1/traces), as
+// OTEL_EXPORTER_OTLP_ENDPOINT is read; a URL with a path other than "/" is taken as given.
+func tracesURL(endpoint string) string {
+	rest := endpoint
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	if i := strings.IndexByte(rest, '/'); i >= 0 && rest[i:] != "/" {
+		return endpoint
+	}
+	return strings.TrimRight(endpoint, "/") + "/v1/traces"
+}
+
+// TraceID returns the hex trace id of the span in ctx, "" when there is none.
+func TraceID(ctx context.Context) string {
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		return sc.TraceID().String()
+	}
+	return ""
+}
