@@ -123,7 +123,7 @@ func (s spanTree) names() []string {
 func attr(sp sdktrace.ReadOnlySpan, key string) string {
 	for _, kv := range sp.Attributes() {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
@@ -144,8 +144,8 @@ func noValues(t *testing.T, spans []sdktrace.ReadOnlySpan, values ...string) {
 	for _, sp := range spans {
 		for _, kv := range sp.Attributes() {
 			for _, v := range values {
-				if strings.Contains(strings.ToLower(kv.Value.Emit()), strings.ToLower(v)) {
-					t.Errorf("span %q attribute %s = %q holds the request value %q", sp.Name(), kv.Key, kv.Value.Emit(), v)
+				if strings.Contains(strings.ToLower(kv.Value.String()), strings.ToLower(v)) {
+					t.Errorf("span %q attribute %s = %q holds the request value %q", sp.Name(), kv.Key, kv.Value.String(), v)
 				}
 			}
 		}
