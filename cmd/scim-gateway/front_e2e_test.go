@@ -169,6 +169,12 @@ func TestMicrosoftCollectionSecondWorkEmail(t *testing.T) {
 	if addrs, _ := got.body["addresses"].([]any); len(addrs) != 2 || addrs[0].(map[string]any)["country"] != "Bermuda" {
 		t.Errorf("addresses = %v, want both as sent (nulls left out)", got.body["addresses"])
 	}
+	// The translation log names the whole attribute and masks it (redact: mask): no address in clear.
+	if s, body := e.admin("/admin/translations?scimId="+ids["emp1"], e2eAdminToken); s != http.StatusOK ||
+		!strings.Contains(body, `"portal":"properties.scimEmails"`) || strings.Contains(body, "anna33@example.com") ||
+		strings.Contains(body, "Hess Fork") {
+		t.Fatalf("/admin/translations: %d %s", s, body)
+	}
 	projected := e.scim(http.MethodGet, "/Users?attributes=emails&filter="+strings.TrimPrefix(filter, "/Users?filter="), nil).want(t, http.StatusOK)
 	if !strings.Contains(projected.raw, "anna33@example.org") || strings.Contains(projected.raw, "312-320") {
 		t.Fatalf("attributes=emails: %s", projected.raw)

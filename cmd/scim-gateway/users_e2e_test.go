@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -272,4 +274,76 @@ func jsonEqual(a, b any) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// TestListWithoutFilterLeavesDeletedUsersOut lists users without a filter after deletes in disable
+// mode (the users stay in the portal, disabled and marked): totalResults, itemsPerPage and the pages
+// count only the users SCIM still has, a disabled user that was not deleted included. With nothing
+// deleted the portal's own page is answered after one scan of the disabled users.
+func TestListWithoutFilterLeavesDeletedUsersOut(t *testing.T) {
+	e := newEnv(t, nil)
+	ids := map[string]string{}
+	for _, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		ids[u] = e.scim(http.MethodPost, "/Users", fmt.Sprintf(`{"userName":%q,"active":true}`, u+"@contoso.com")).
+			want(t, http.StatusCreated).str("id")
+	}
+	e.scim(http.MethodPatch, "/Users/"+ids["u5"], `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		"Operations":[{"op":"Replace","path":"active","value":"False"}]}`).want(t, http.StatusNoContent)
+
+	before := e.portalCalls()
+	a := e.scim(http.MethodGet, "/Users?startIndex=1&count=2", nil).want(t, http.StatusOK)
+	if a.body["totalResults"] != 5.0 || a.body["itemsPerPage"] != 2.0 {
+		t.Fatalf("nothing deleted: %s", a.raw)
+	}
+	if got := e.callsSince(before); len(got) != 1 || got["GET /api/usersync/v1/users"] != 2 {
+		t.Fatalf("portal calls = %v, want two listUsers (the disabled users, then the page)", got)
+	}
+
+	for _, u := range []string{"u1", "u3"} {
+		e.scim(http.MethodDelete, "/Users/"+ids[u], nil).want(t, http.StatusNoContent)
+	}
+	if n := len(e.portalUsers()); n != 5 {
+		t.Fatalf("the portal holds %d users, want 5 (disable mode keeps them)", n)
+	}
+	userNames := func(a answer) []string {
+		var out []string
+		for _, r := range a.body["Resources"].([]any) {
+			out = append(out, r.(map[string]any)["userName"].(string))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"", []string{"u2@contoso.com", "u4@contoso.com", "u5@contoso.com"}},
+		{"?startIndex=1&count=2", []string{"u2@contoso.com", "u4@contoso.com"}},
+		{"?startIndex=3&count=2", []string{"u5@contoso.com"}},
+		{"?startIndex=4&count=2", nil},
+		{"?count=0", nil},
+	} {
+		a := e.scim(http.MethodGet, "/Users"+tc.query, nil).want(t, http.StatusOK)
+		got := userNames(a)
+		if a.body["totalResults"] != 3.0 || a.body["itemsPerPage"] != float64(len(tc.want)) || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: %v in %s, want %v of 3", tc.query, got, a.raw, tc.want)
+		}
+	}
+}
+
+// TestListWithoutFilterBeyondMaxScan: with more users than limits.maxScan a list without a filter is
+// still answered (200, never tooMany): the portal's page with its deleted users dropped.
+func TestListWithoutFilterBeyondMaxScan(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Limits.MaxScan = 4 })
+	var first string
+	for i, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		id := e.scim(http.MethodPost, "/Users", fmt.Sprintf(`{"userName":%q}`, u+"@contoso.com")).want(t, http.StatusCreated).str("id")
+		if i == 0 {
+			first = id
+		}
+	}
+	e.scim(http.MethodDelete, "/Users/"+first, nil).want(t, http.StatusNoContent)
+	a := e.scim(http.MethodGet, "/Users?count=3", nil).want(t, http.StatusOK)
+	if a.body["totalResults"] != 5.0 || a.body["itemsPerPage"] != 2.0 || strings.Contains(a.raw, "u1@contoso.com") {
+		t.Fatalf("beyond maxScan: %s, want the portal's first 3 less the deleted one, totalResults 5", a.raw)
+	}
 }
