@@ -148,6 +148,8 @@ func TestSCIMAttribute(t *testing.T) {
 		{field: "properties.department", want: SchemaEnterpriseUser + ":department"},
 		{field: "properties.manager", want: SchemaEnterpriseUser + ":manager"},
 		{field: "properties.title", want: "title"},
+		{field: "properties.scimEmails", want: "emails"},
+		{field: "properties.scimAddresses", want: "addresses"},
 		{field: "guidUser", want: ""},
 		{field: "properties.portalOnly", want: ""},
 		{field: "name", group: true, want: "displayName"},
@@ -281,4 +283,34 @@ func TestSchemasFollowTheMapping(t *testing.T) {
 	if schemaAttr(user, "addresses", "type") == nil || schemaAttr(user, "addresses", "locality") != nil {
 		t.Fatalf("addresses sub-attributes: want type and postalCode only")
 	}
+}
+
+// TestWholeAttributeRedaction: a whole attribute is one value in the translation log, masked by
+// default like the fields it shares values with; its change names the attribute and the property.
+func TestWholeAttributeRedaction(t *testing.T) {
+	m := goldenMapping(t)
+	for _, a := range []string{"emails", "Emails", "phoneNumbers", "addresses"} {
+		if got := m.Redaction(a); got != RedactMask {
+			t.Errorf("Redaction(%s) = %q, want mask", a, got)
+		}
+	}
+	in, err := ParseUser([]byte(`{"userName":"a@b.c","emails":[{"type":"work","value":"a@b.c"},{"type":"work","value":"x@b.c"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, changes, err := m.ToPortalUser(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := FieldChange{SCIM: "emails", Portal: "properties.scimEmails",
+		New: `[{"type":"work","value":"a@b.c"},{"type":"work","value":"x@b.c"}]`, Redact: RedactMask}
+	for _, c := range changes {
+		if c.Portal == want.Portal {
+			if !reflect.DeepEqual(c, want) {
+				t.Fatalf("change = %+v, want %+v", c, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("no change of %s in %+v", want.Portal, changes)
 }
