@@ -45,6 +45,10 @@ type resourceKind[P any] struct {
 	lookupKey func(push []translator.PortalFilter) (store.Attr, string)
 }
 
+// disabledUsers are the portal terms of the disabled users, among which are the users deleted
+// through SCIM in disable mode.
+var disabledUsers = []translator.PortalFilter{{Field: translator.FieldEnabled, Value: false}}
+
 var userKind = &resourceKind[translator.PortalUser]{
 	noun:       "user",
 	resource:   translog.ResourceUser,
@@ -62,7 +66,7 @@ var userKind = &resourceKind[translator.PortalUser]{
 	guid:        func(u translator.PortalUser) string { return u.GUIDUser },
 	key:         func(u translator.PortalUser) int64 { return u.IDUser },
 	hidden:      isDeleted,
-	hiddenAmong: []translator.PortalFilter{{Field: translator.FieldEnabled, Value: false}},
+	hiddenAmong: disabledUsers,
 	lookups: func(u translator.PortalUser) (string, string) {
 		return store.NormaliseLogin(u.Domain, u.UserName), u.ExternalKey
 	},
