@@ -41,10 +41,10 @@ func TestValidate(t *testing.T) {
 			map[string]string{"server.patchStatus": "must be 204 or 200"}},
 		{"mapping rule on an unknown portal field", func(c *Config) {
 			c.Mapping.Users = append(c.Mapping.Users[:len(c.Mapping.Users):len(c.Mapping.Users)], translator.AttributeRule{SCIM: "nickName", Field: "nickname"})
-		}, map[string]string{"mapping.users[14]": "nickname"}},
+		}, map[string]string{"mapping.users[17]": "nickname"}},
 		{"mapping rule on the reserved deletion mark", func(c *Config) {
 			c.Mapping.Users = append(c.Mapping.Users[:len(c.Mapping.Users):len(c.Mapping.Users)], translator.AttributeRule{SCIM: "nickName", Property: "scimDeleted"})
-		}, map[string]string{"mapping.users[14].property": "reserved"}},
+		}, map[string]string{"mapping.users[17].property": "reserved"}},
 		{"admin on the SCIM port", func(c *Config) { c.Admin.Listen = "0.0.0.0:8080" },
 			map[string]string{"admin.listen": "the same port as server.listen"}},
 		{"admin on the same port of another host", func(c *Config) {

@@ -189,8 +189,7 @@ func (h *groups) shownMembers(ctx context.Context, l *Live, idGroup int64) ([]tr
 // one page, the usual case. Otherwise the cheaper of the two: the other pages of disabled users, or
 // one getUser per member not settled by the first page.
 func deletedAmong(ctx context.Context, l *Live, members []translator.PortalMember) (map[int64]bool, error) {
-	disabled := []translator.PortalFilter{{Field: translator.FieldEnabled, Value: false}}
-	first, err := l.Users.ListUsers(ctx, disabled, translator.Page{Top: portalPageSize})
+	first, err := l.Users.ListUsers(ctx, disabledUsers, translator.Page{Top: portalPageSize})
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +212,7 @@ func deletedAmong(ctx context.Context, l *Live, members []translator.PortalMembe
 	pages := (first.Count - 1) / size // after the first
 	if pages <= len(members) {
 		err = bounded(ctx, pages, memberConcurrency, func(ctx context.Context, i int) error {
-			list, err := l.Users.ListUsers(ctx, disabled, translator.Page{Top: size, Skip: (i + 1) * size})
+			list, err := l.Users.ListUsers(ctx, disabledUsers, translator.Page{Top: size, Skip: (i + 1) * size})
 			note(list.Users)
 			return err
 		})

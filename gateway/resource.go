@@ -36,11 +36,18 @@ type resourceKind[P any] struct {
 	key  func(P) int64
 	// hidden reports a record the gateway treats as absent (a user deleted in disable mode); nil: none.
 	hidden func(P) bool
+	// hiddenAmong are portal terms every hidden record matches (a deleted user is disabled), so that
+	// finding the hidden records scans those only.
+	hiddenAmong []translator.PortalFilter
 	// lookups returns the cached lookup values of a record: its normalised login (or name) and externalId.
 	lookups func(P) (login, ext string)
 	// lookupKey finds in the portal terms of a filter plan the key of a cached lookup.
 	lookupKey func(push []translator.PortalFilter) (store.Attr, string)
 }
+
+// disabledUsers are the portal terms of the disabled users, among which are the users deleted
+// through SCIM in disable mode.
+var disabledUsers = []translator.PortalFilter{{Field: translator.FieldEnabled, Value: false}}
 
 var userKind = &resourceKind[translator.PortalUser]{
 	noun:       "user",
@@ -56,9 +63,10 @@ var userKind = &resourceKind[translator.PortalUser]{
 		list, err := l.Users.ListUsers(ctx, f, page)
 		return list.Users, list.Count, err
 	},
-	guid:   func(u translator.PortalUser) string { return u.GUIDUser },
-	key:    func(u translator.PortalUser) int64 { return u.IDUser },
-	hidden: isDeleted,
+	guid:        func(u translator.PortalUser) string { return u.GUIDUser },
+	key:         func(u translator.PortalUser) int64 { return u.IDUser },
+	hidden:      isDeleted,
+	hiddenAmong: disabledUsers,
 	lookups: func(u translator.PortalUser) (string, string) {
 		return store.NormaliseLogin(u.Domain, u.UserName), u.ExternalKey
 	},
@@ -130,10 +138,28 @@ func (k *resourceKind[P]) byID(ctx context.Context, s *Server, l *Live, id strin
 	return zero, k.notFound(id)
 }
 
-// page lists one page of all records straight from the portal. Hidden records are dropped from the
-// page, so a page may hold fewer than count resources while totalResults still counts them: Entra
-// never lists without a filter, and an exact count would cost a scan of the whole portal.
+// page lists one page of all records. The records that may be hidden (disabled users) are scanned
+// first: when none is hidden (one portal call, usually) the portal's own page is exact; when some are,
+// every record is scanned and the page cut from the visible ones, so totalResults, itemsPerPage and
+// the next startIndex agree. Only beyond limits.maxScan records is the portal's page answered with its
+// hidden records dropped (fewer than count resources, totalResults still counting them): Entra never
+// lists without a filter.
 func (k *resourceKind[P]) page(ctx context.Context, l *Live, startIndex, count int) ([]P, int, error) {
+	if k.hidden != nil {
+		n, ok, err := k.hiddenCount(ctx, l)
+		if err != nil {
+			return nil, 0, err
+		}
+		if ok && n > 0 {
+			all, err := k.scan(ctx, l, nil, func(P) (bool, error) { return true, nil })
+			if err == nil {
+				return window(all, startIndex, count), len(all), nil
+			}
+			if e := translator.AsError(err); e == nil || e.ScimType != translator.ScimTooMany {
+				return nil, 0, err
+			}
+		}
+	}
 	items, total, err := k.list(ctx, l, nil, translator.Page{Top: count, Skip: startIndex - 1})
 	if err != nil {
 		return nil, 0, err
@@ -145,6 +171,29 @@ func (k *resourceKind[P]) page(ctx context.Context, l *Live, startIndex, count i
 		}
 	}
 	return out, total, nil
+}
+
+// hiddenCount counts the hidden records, scanning those that match hiddenAmong; ok is false when they
+// are more than limits.maxScan.
+func (k *resourceKind[P]) hiddenCount(ctx context.Context, l *Live) (n int, ok bool, err error) {
+	for skip := 0; ; {
+		items, total, err := k.list(ctx, l, k.hiddenAmong, translator.Page{Top: portalPageSize, Skip: skip})
+		if err != nil {
+			return 0, false, err
+		}
+		if total > l.Limits.MaxScan {
+			return 0, false, nil
+		}
+		for _, p := range items {
+			if k.isHidden(p) {
+				n++
+			}
+		}
+		skip += len(items)
+		if len(items) == 0 || skip >= total {
+			return n, true, nil
+		}
+	}
 }
 
 // filter returns every record that matches a filter: from the cache through one get when the plan's

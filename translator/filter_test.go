@@ -305,9 +305,11 @@ func TestMicrosoftCollectionFilter(t *testing.T) {
 		{`{"userName":"emp2","name":{"familyName":"employee"},"emails":[{"Type":"work","Value":"b@EXAMPLE.ORG"}]}`, true},
 		{`{"userName":"emp3","name":{"familyName":"Employee"},"emails":[{"type":"work","value":"c@gmail.com"}]}`, false},
 		{`{"userName":"omalley","name":{"familyName":"OMalley"},"emails":[{"type":"work","value":"d@example.com"}]}`, false},
-		// Only the work email is stored (the portal has one contact email): a second one is not
-		// there to match (see the README's conformance section).
-		{`{"userName":"emp4","name":{"familyName":"Employee"},"emails":[{"type":"work","primary":true,"value":"e@gmail.com"},{"type":"work","value":"e@example.com"}]}`, false},
+		// The collection's users: the matching address is a second work email. The portal's contact
+		// email holds the first; the whole emails attribute (property scimEmails) holds the second.
+		{`{"userName":"emp4","name":{"familyName":"Employee"},"emails":[{"type":"work","primary":true,"value":"e@gmail.com"},{"type":"work","value":"e@example.com"}]}`, true},
+		{`{"userName":"emp5","name":{"familyName":"Employee"},"emails":[{"type":"work","value":"f@gmail.com"},{"type":"home","value":"f@example.org"}]}`, true},
+		{`{"userName":"emp6","name":{"familyName":"Employee"},"emails":[{"type":"work","value":"g@gmail.com"},{"type":"home","value":"g@gmail.org"}]}`, false},
 	} {
 		in, err := ParseUser([]byte(tc.body))
 		if err != nil {

@@ -50,7 +50,10 @@ type AttributeRule struct {
 	// SCIM is the SCIM attribute path: a core attribute ("title"), a sub-attribute ("name.givenName"),
 	// a multi-valued attribute selected by eq terms (`emails[type eq "work"].value`), or an extension
 	// attribute qualified by its URN ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department").
-	// A complex attribute without a sub-attribute means its "value" (the enterprise manager).
+	// A complex attribute without a sub-attribute means its "value" (the enterprise manager). A
+	// multi-valued attribute without a filter ("emails") is the whole attribute, kept as JSON in a
+	// property: every element as sent, beyond the one each element rule (`emails[type eq "work"].value`)
+	// keeps in its own field, which stays authoritative for its value.
 	SCIM string `yaml:"scim"`
 	// Field is the portal field the value goes to (userName, fullName, firstName, lastName,
 	// contactEmail, contactCellPhone, externalKey, enabled; for groups name, externalKey, description).
@@ -98,6 +101,12 @@ func DefaultMappingConfig() MappingConfig {
 			{SCIM: enterpriseAttr("manager"), Property: "manager"},
 			// Entra and Microsoft's reference send primary on the work email; kept so it comes back.
 			{SCIM: `emails[type eq "work"].primary`, Property: "emailPrimary"},
+			// Whole attributes: what the rules above cannot hold (a second work email, a home email,
+			// work and fax phones, addresses) is kept as sent, as JSON. Written only when there is
+			// such a value, so a user with one work email and one mobile phone has none of them.
+			{SCIM: "emails", Property: "scimEmails", Redact: RedactMask},
+			{SCIM: "phoneNumbers", Property: "scimPhoneNumbers", Redact: RedactMask},
+			{SCIM: "addresses", Property: "scimAddresses", Redact: RedactMask},
 		},
 		Groups: []AttributeRule{
 			{SCIM: "displayName", Field: FieldName, Filterable: true},
@@ -169,6 +178,7 @@ type rule struct {
 	property  string   // the property key, "" for a field
 	caseExact bool
 	redact    string
+	whole     bool // a multi-valued attribute kept whole, as JSON, in a property
 }
 
 // eqTerm is `sub eq "value"` inside a rule's value filter.
@@ -302,6 +312,9 @@ func compileRule(def *resourceDef, fields map[string]portalField, c AttributeRul
 		bad("%s", err.Error())
 		return nil, problems
 	}
+	if r.whole && c.CaseExact {
+		bad("%s is kept whole: it cannot be caseExact (a rule on one of its values can)", r.scim)
+	}
 	if r.leaf.caseExact {
 		r.caseExact = true
 	}
@@ -355,7 +368,12 @@ func (r *rule) resolve(def *resourceDef, scim string) error {
 		}
 		r.match = terms
 	} else if a.multi {
-		return fmt.Errorf("SCIM attribute %q is multi-valued: select one value with a filter, as in emails[type eq \"work\"].value", scim)
+		if subName != "" || r.property == "" {
+			return fmt.Errorf("SCIM attribute %q is multi-valued: select one value with a filter, as in emails[type eq \"work\"].value, or keep the whole attribute (%s) in a property", scim, a.name)
+		}
+		r.whole = true
+		r.scim = qualified(urn, a.name)
+		return nil
 	}
 	if a.typ == typeComplex {
 		if subName == "" {

@@ -24,25 +24,31 @@ func TestNewMappingErrors(t *testing.T) {
 		{"default domain with @", func() MappingConfig { c := DefaultMappingConfig(); c.DefaultDomain = "a@b"; return c }(),
 			[]string{"mapping.defaultDomain"}},
 		{"unknown portal field", withUsers(AttributeRule{SCIM: "nickName", Field: "nick"}),
-			[]string{`mapping.users[14]: unknown or read-only portal field "nick"`}},
+			[]string{`mapping.users[17]: unknown or read-only portal field "nick"`}},
 		{"read-only portal field", withUsers(AttributeRule{SCIM: "nickName", Field: FieldGUIDUser}),
-			[]string{"mapping.users[14]: unknown or read-only portal field"}},
+			[]string{"mapping.users[17]: unknown or read-only portal field"}},
 		{"domain is part of the login", withUsers(AttributeRule{SCIM: "nickName", Field: FieldDomain}),
-			[]string{"mapping.users[14]"}},
+			[]string{"mapping.users[17]"}},
 		{"duplicate target field", withUsers(AttributeRule{SCIM: "nickName", Field: FieldFirstName}),
-			[]string{"mapping.users[14]: portal firstName is already the target of mapping.users[3]"}},
+			[]string{"mapping.users[17]: portal firstName is already the target of mapping.users[3]"}},
 		{"duplicate target property", withUsers(AttributeRule{SCIM: "nickName", Property: "Title"}),
-			[]string{"mapping.users[14]: portal properties.Title is already the target of mapping.users[9]"}},
+			[]string{"mapping.users[17]: portal properties.Title is already the target of mapping.users[9]"}},
 		{"duplicate SCIM attribute", withUsers(AttributeRule{SCIM: "Name.GivenName", Property: "given"}),
-			[]string{"mapping.users[14]: SCIM attribute name.givenName is already mapped by mapping.users[3]"}},
+			[]string{"mapping.users[17]: SCIM attribute name.givenName is already mapped by mapping.users[3]"}},
 		{"unparsable SCIM path", withUsers(AttributeRule{SCIM: `emails[type eq "work"`, Property: "x"}),
-			[]string{"mapping.users[14]: SCIM attribute"}},
+			[]string{"mapping.users[17]: SCIM attribute"}},
 		{"unknown SCIM attribute", withUsers(AttributeRule{SCIM: "favouriteColour", Property: "x"}),
 			[]string{`"favouriteColour" is not an attribute of the User schemas`}},
 		{"read-only SCIM attribute", withUsers(AttributeRule{SCIM: "meta.created", Property: "x"}),
 			[]string{"cannot be mapped"}},
 		{"multi-valued without a filter", withUsers(AttributeRule{SCIM: "addresses.postalCode", Property: "x"}),
 			[]string{"select one value with a filter"}},
+		{"whole multi-valued attribute to a field", withUsers(AttributeRule{SCIM: "ims", Field: FieldFullName}),
+			[]string{"or keep the whole attribute (ims) in a property"}},
+		{"whole multi-valued attribute caseExact", withUsers(AttributeRule{SCIM: "ims", Property: "ims", CaseExact: true}),
+			[]string{"ims is kept whole: it cannot be caseExact"}},
+		{"whole attribute twice", withUsers(AttributeRule{SCIM: "Emails", Property: "moreEmails"}),
+			[]string{"SCIM attribute emails is already mapped by mapping.users[14]"}},
 		{"filter that is not eq terms", withUsers(AttributeRule{SCIM: `addresses[type co "w"].postalCode`, Property: "x"}),
 			[]string{"eq terms"}},
 		{"boolean to a string field", withUsers(AttributeRule{SCIM: `emails[type eq "work"].primary`, Field: FieldFullName}),
@@ -74,7 +80,7 @@ func TestNewMappingErrors(t *testing.T) {
 			c := withUsers(AttributeRule{SCIM: "nope", Property: "a"}, AttributeRule{SCIM: "nickName", Field: "zz"})
 			c.DefaultDomain = ""
 			return c
-		}(), []string{"mapping.defaultDomain", "mapping.users[14]", "mapping.users[15]"}},
+		}(), []string{"mapping.defaultDomain", "mapping.users[17]", "mapping.users[18]"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,6 +148,8 @@ func TestSCIMAttribute(t *testing.T) {
 		{field: "properties.department", want: SchemaEnterpriseUser + ":department"},
 		{field: "properties.manager", want: SchemaEnterpriseUser + ":manager"},
 		{field: "properties.title", want: "title"},
+		{field: "properties.scimEmails", want: "emails"},
+		{field: "properties.scimAddresses", want: "addresses"},
 		{field: "guidUser", want: ""},
 		{field: "properties.portalOnly", want: ""},
 		{field: "name", group: true, want: "displayName"},
@@ -221,7 +229,10 @@ func TestSchemas(t *testing.T) {
 		{user, "title", "", true, "type", "string"},
 		{user, "groups", "", true, "mutability", "readOnly"},
 		{user, "groups", "", true, "returned", "request"},
-		{user, "addresses", "", false, "", nil},
+		{user, "addresses", "", true, "multiValued", true},
+		{user, "addresses", "locality", true, "type", "string"},
+		{user, "emails", "display", true, "type", "string"},
+		{user, "phoneNumbers", "display", true, "type", "string"},
 		{user, "nickName", "", false, "", nil},
 		{user, "password", "", false, "", nil},
 		{ent, "department", "", true, "type", "string"},
@@ -252,7 +263,7 @@ func TestSchemasFollowTheMapping(t *testing.T) {
 	cfg := DefaultMappingConfig()
 	var users []AttributeRule
 	for _, r := range cfg.Users {
-		if !strings.HasPrefix(r.SCIM, "urn:") {
+		if !strings.HasPrefix(r.SCIM, "urn:") && r.SCIM != "addresses" {
 			users = append(users, r)
 		}
 	}
@@ -272,4 +283,34 @@ func TestSchemasFollowTheMapping(t *testing.T) {
 	if schemaAttr(user, "addresses", "type") == nil || schemaAttr(user, "addresses", "locality") != nil {
 		t.Fatalf("addresses sub-attributes: want type and postalCode only")
 	}
+}
+
+// TestWholeAttributeRedaction: a whole attribute is one value in the translation log, masked by
+// default like the fields it shares values with; its change names the attribute and the property.
+func TestWholeAttributeRedaction(t *testing.T) {
+	m := goldenMapping(t)
+	for _, a := range []string{"emails", "Emails", "phoneNumbers", "addresses"} {
+		if got := m.Redaction(a); got != RedactMask {
+			t.Errorf("Redaction(%s) = %q, want mask", a, got)
+		}
+	}
+	in, err := ParseUser([]byte(`{"userName":"a@b.c","emails":[{"type":"work","value":"a@b.c"},{"type":"work","value":"x@b.c"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, changes, err := m.ToPortalUser(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := FieldChange{SCIM: "emails", Portal: "properties.scimEmails",
+		New: `[{"type":"work","value":"a@b.c"},{"type":"work","value":"x@b.c"}]`, Redact: RedactMask}
+	for _, c := range changes {
+		if c.Portal == want.Portal {
+			if !reflect.DeepEqual(c, want) {
+				t.Fatalf("change = %+v, want %+v", c, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("no change of %s in %+v", want.Portal, changes)
 }

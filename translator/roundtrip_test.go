@@ -135,7 +135,10 @@ func TestRoundTripCustomMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProps := map[string]any{"scimLoginForm": "plain", "postalCode": "98052", "costCenter": "CC-7", "emailPrimary": true, "nick": "JD"}
+	// The home address and the work locality are beyond the postalCode rule: the default whole
+	// addresses rule keeps them.
+	wantProps := map[string]any{"scimLoginForm": "plain", "postalCode": "98052", "costCenter": "CC-7", "emailPrimary": true, "nick": "JD",
+		"scimAddresses": `[{"postalCode":"00000","type":"home"},{"locality":"Redmond","postalCode":"98052","type":"work"}]`}
 	if !reflect.DeepEqual(created.Properties, wantProps) || created.Domain != "corp.example" {
 		t.Fatalf("properties %v domain %q, want %v corp.example", created.Properties, created.Domain, wantProps)
 	}

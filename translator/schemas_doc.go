@@ -3,7 +3,7 @@ package translator
 // Schemas returns the RFC 7643 section 7 schema documents for /Schemas: the core User schema, the
 // enterprise extension when a rule maps one of its attributes, and the core Group schema. Only mapped
 // attributes are listed, each with only its mapped sub-attributes (plus the sub-attributes a rule's
-// filter selects on, such as emails.type), and with its type, multiValued, required, caseExact,
+// filter selects on, such as emails.type; all of them for an attribute a rule keeps whole), and with its type, multiValued, required, caseExact,
 // mutability, returned and uniqueness. The gateway's own attributes are listed too: the User's
 // read-only "groups" (returned on request) and the Group's "members". Each document's meta.location is
 // relative ("/Schemas/<id>"): the gateway prefixes its base URL.
@@ -67,9 +67,12 @@ func containsName(list []string, s string) bool {
 }
 
 // attrDoc renders one attribute. With mapped rules, only the sub-attributes they use are listed;
-// all sub-attributes otherwise (a gateway-handled attribute).
+// all sub-attributes when a rule keeps the attribute whole, or for a gateway-handled attribute.
 func attrDoc(a *attrDef, rules []*rule, all bool) map[string]any {
 	doc := attrDefDoc(a, false)
+	for _, r := range rules {
+		all = all || r.whole
+	}
 	for _, r := range rules {
 		if r.leaf == a && r.caseExact {
 			doc["caseExact"] = true

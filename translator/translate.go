@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"reflect"
 	"strings"
 )
 
@@ -51,6 +52,9 @@ func (r *rule) get(res Resource) (any, bool) {
 	}
 	_, v, _ := lookupKey(c, r.attr.name)
 	switch {
+	case r.whole:
+		list, _ := v.([]any)
+		return list, len(list) > 0
 	case r.attr.multi:
 		list, _ := v.([]any)
 		el := r.find(list)
@@ -93,6 +97,8 @@ func (r *rule) selects(el map[string]any) bool {
 func (r *rule) set(res Resource, v any) {
 	c := container(res, r.schema, true)
 	switch {
+	case r.whole:
+		c[r.attr.name] = v
 	case r.attr.multi:
 		list, _ := c[r.attr.name].([]any)
 		el := r.find(list)
@@ -115,6 +121,73 @@ func (r *rule) set(res Resource, v any) {
 	default:
 		c[r.attr.name] = v
 	}
+}
+
+// unset removes the rule's value from res: the sub-attribute of the element the rule selects (the
+// portal field that holds it was cleared), leaving the other elements of a whole attribute alone.
+func (r *rule) unset(res Resource) {
+	c := container(res, r.schema, false)
+	if c == nil || r.sub == nil {
+		return
+	}
+	_, v, _ := lookupKey(c, r.attr.name)
+	if !r.attr.multi {
+		if m, ok := v.(map[string]any); ok {
+			delete(m, r.sub.name)
+		}
+		return
+	}
+	list, _ := v.([]any)
+	if el := r.find(list); el != nil {
+		delete(el, r.sub.name)
+	}
+}
+
+// wholeValue is the JSON a whole rule stores for res: the attribute as sent, or false when it is
+// absent or holds nothing beyond what the element rules on the same attribute keep in their own
+// fields and properties (then nothing is stored: the common Entra user, one work email, costs no
+// extra property).
+func (m *Mapping) wholeValue(w *rule, res Resource) (string, bool) {
+	v, _ := w.get(res)
+	list := dropValueless(v.([]any), w.attr) // as FromPortalUser would give it back
+	if len(list) == 0 {
+		return "", false
+	}
+	probe := Resource{}
+	for _, r := range m.users {
+		if r.whole || r.attr != w.attr || r.schema != w.schema {
+			continue
+		}
+		if ev, ok := r.get(res); ok {
+			r.set(probe, ev)
+		}
+	}
+	if got, _ := w.get(probe); reflect.DeepEqual(got, list) {
+		return "", false
+	}
+	b, err := json.Marshal(list)
+	if err != nil { // a normalised resource always encodes
+		return "", false
+	}
+	return string(b), true
+}
+
+// wholeFromProperty decodes what a whole rule stored; false when unset or unreadable (a property
+// edited by hand into something else is ignored: the element rules' fields still give their values).
+func wholeFromProperty(r *rule, v any) ([]any, bool) {
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return nil, false
+	}
+	raw, err := decodeJSON([]byte(s))
+	if err != nil {
+		return nil, false
+	}
+	nv, ok, err := normalizeValue(r.attr, raw, r.scim)
+	if err != nil || !ok {
+		return nil, false
+	}
+	return nv.([]any), true
 }
 
 // userValues is a user resource translated to portal values.
@@ -149,6 +222,10 @@ func (m *Mapping) userValues(res Resource) (userValues, error) {
 			out.enabled = &b
 		case r.field != "":
 			out.fields[r.field] = v.(string)
+		case r.whole:
+			if s, ok := m.wholeValue(r, res); ok {
+				out.props[r.property] = s
+			}
 		default:
 			out.props[r.property] = v
 		}
@@ -234,11 +311,25 @@ func (m *Mapping) loginChanges(r *rule, old, new Login) []FieldChange {
 // FromPortalUser renders a portal user as a SCIM User: id is guidUser, every mapped field and
 // property comes back under its SCIM attribute exactly as it was stored (userName in the form it was
 // sent), the enterprise schema is listed when an enterprise attribute is present, and meta carries
-// the portal's timestamps and the given location and version.
+// the portal's timestamps and the given location and version. A whole attribute comes back as stored,
+// with the element each element rule selects taking that rule's value from its field or property
+// (which wins: a contact email changed in the portal by hand is the work email's value; a cleared one
+// removes it).
 func (m *Mapping) FromPortalUser(u PortalUser, meta Meta) Resource {
 	res := Resource{"id": u.GUIDUser}
+	whole := map[*attrDef]bool{}
+	for _, r := range m.users {
+		if !r.whole {
+			continue
+		}
+		if list, ok := wholeFromProperty(r, u.Properties[r.property]); ok {
+			r.set(res, list)
+			whole[r.attr] = true
+		}
+	}
 	for _, r := range m.users {
 		switch {
+		case r.whole:
 		case r.field == FieldUserName:
 			r.set(res, SCIMUserName(u.UserName, u.Domain, stringOf(u.Properties[m.formKey]), m.defaultDomain))
 		case r.field == FieldEnabled:
@@ -246,10 +337,25 @@ func (m *Mapping) FromPortalUser(u PortalUser, meta Meta) Resource {
 		case r.field != "":
 			if s := portalUserField(&u, r.field); s != "" {
 				r.set(res, s)
+			} else if whole[r.attr] {
+				r.unset(res)
 			}
 		default:
 			if v, ok := fromProperty(r, u.Properties[r.property]); ok {
 				r.set(res, v)
+			} else if whole[r.attr] {
+				r.unset(res)
+			}
+		}
+	}
+	for _, r := range m.users {
+		if r.whole && whole[r.attr] {
+			c := container(res, r.schema, false)
+			list, _ := c[r.attr.name].([]any)
+			if list = dropValueless(list, r.attr); len(list) > 0 {
+				c[r.attr.name] = list
+			} else {
+				delete(c, r.attr.name)
 			}
 		}
 	}

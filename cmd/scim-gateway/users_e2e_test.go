@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -65,8 +67,8 @@ func TestEntraUserLifecycle(t *testing.T) {
 				t.Fatalf("created resource: got %v, want %v in %s", kv[0], kv[1], a.raw)
 			}
 		}
-		if strings.Contains(a.raw, "preferredLanguage") || strings.Contains(a.raw, "postalCode") {
-			t.Fatalf("unmapped attributes came back: %s", a.raw)
+		if strings.Contains(a.raw, "preferredLanguage") {
+			t.Fatalf("an unmapped attribute came back: %s", a.raw)
 		}
 		p := e.portalUser("contoso.com", "alice")
 		if p.GUIDUser != id || !p.Enabled || strp(p.ContactEmail) != "alice.smith@contoso.com" ||
@@ -79,11 +81,19 @@ func TestEntraUserLifecycle(t *testing.T) {
 
 	t.Run("read back exactly as sent", func(t *testing.T) {
 		a := e.scim(http.MethodGet, "/Users/"+id, nil).want(t, http.StatusOK)
-		emails, _ := a.body["emails"].([]any)
-		phones, _ := a.body["phoneNumbers"].([]any)
-		if len(emails) != 1 || emails[0].(map[string]any)["value"] != "alice.smith@contoso.com" ||
-			len(phones) != 1 || phones[0].(map[string]any)["value"] != "+1 (555) 0100" {
-			t.Fatalf("multi-valued attributes: %s", a.raw)
+		// Every value as sent: the work email and mobile phone from their portal fields, the fax
+		// phone and the address from the whole attributes (properties scimPhoneNumbers, scimAddresses).
+		var sent map[string]any
+		if err := json.Unmarshal([]byte(entraCreate("alice@contoso.com", "alice-ext")), &sent); err != nil {
+			t.Fatal(err)
+		}
+		for _, attr := range []string{"emails", "phoneNumbers", "addresses"} {
+			if !jsonEqual(a.body[attr], sent[attr]) {
+				t.Fatalf("%s = %v, want as sent %v", attr, a.body[attr], sent[attr])
+			}
+		}
+		if p := e.portalUser("contoso.com", "alice"); p.Properties["scimEmails"] != nil {
+			t.Fatalf("scimEmails = %v: one work email is all the contact email and emailPrimary need", p.Properties["scimEmails"])
 		}
 		ext, _ := a.body[enterpriseURN].(map[string]any)
 		if ext["department"] != "Sales" || ext["employeeNumber"] != "701984" {
@@ -264,4 +274,76 @@ func jsonEqual(a, b any) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// TestListWithoutFilterLeavesDeletedUsersOut lists users without a filter after deletes in disable
+// mode (the users stay in the portal, disabled and marked): totalResults, itemsPerPage and the pages
+// count only the users SCIM still has, a disabled user that was not deleted included. With nothing
+// deleted the portal's own page is answered after one scan of the disabled users.
+func TestListWithoutFilterLeavesDeletedUsersOut(t *testing.T) {
+	e := newEnv(t, nil)
+	ids := map[string]string{}
+	for _, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		ids[u] = e.scim(http.MethodPost, "/Users", fmt.Sprintf(`{"userName":%q,"active":true}`, u+"@contoso.com")).
+			want(t, http.StatusCreated).str("id")
+	}
+	e.scim(http.MethodPatch, "/Users/"+ids["u5"], `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		"Operations":[{"op":"Replace","path":"active","value":"False"}]}`).want(t, http.StatusNoContent)
+
+	before := e.portalCalls()
+	a := e.scim(http.MethodGet, "/Users?startIndex=1&count=2", nil).want(t, http.StatusOK)
+	if a.body["totalResults"] != 5.0 || a.body["itemsPerPage"] != 2.0 {
+		t.Fatalf("nothing deleted: %s", a.raw)
+	}
+	if got := e.callsSince(before); len(got) != 1 || got["GET /api/usersync/v1/users"] != 2 {
+		t.Fatalf("portal calls = %v, want two listUsers (the disabled users, then the page)", got)
+	}
+
+	for _, u := range []string{"u1", "u3"} {
+		e.scim(http.MethodDelete, "/Users/"+ids[u], nil).want(t, http.StatusNoContent)
+	}
+	if n := len(e.portalUsers()); n != 5 {
+		t.Fatalf("the portal holds %d users, want 5 (disable mode keeps them)", n)
+	}
+	userNames := func(a answer) []string {
+		var out []string
+		for _, r := range a.body["Resources"].([]any) {
+			out = append(out, r.(map[string]any)["userName"].(string))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"", []string{"u2@contoso.com", "u4@contoso.com", "u5@contoso.com"}},
+		{"?startIndex=1&count=2", []string{"u2@contoso.com", "u4@contoso.com"}},
+		{"?startIndex=3&count=2", []string{"u5@contoso.com"}},
+		{"?startIndex=4&count=2", nil},
+		{"?count=0", nil},
+	} {
+		a := e.scim(http.MethodGet, "/Users"+tc.query, nil).want(t, http.StatusOK)
+		got := userNames(a)
+		if a.body["totalResults"] != 3.0 || a.body["itemsPerPage"] != float64(len(tc.want)) || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: %v in %s, want %v of 3", tc.query, got, a.raw, tc.want)
+		}
+	}
+}
+
+// TestListWithoutFilterBeyondMaxScan: with more users than limits.maxScan a list without a filter is
+// still answered (200, never tooMany): the portal's page with its deleted users dropped.
+func TestListWithoutFilterBeyondMaxScan(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Limits.MaxScan = 4 })
+	var first string
+	for i, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		id := e.scim(http.MethodPost, "/Users", fmt.Sprintf(`{"userName":%q}`, u+"@contoso.com")).want(t, http.StatusCreated).str("id")
+		if i == 0 {
+			first = id
+		}
+	}
+	e.scim(http.MethodDelete, "/Users/"+first, nil).want(t, http.StatusNoContent)
+	a := e.scim(http.MethodGet, "/Users?count=3", nil).want(t, http.StatusOK)
+	if a.body["totalResults"] != 5.0 || a.body["itemsPerPage"] != 2.0 || strings.Contains(a.raw, "u1@contoso.com") {
+		t.Fatalf("beyond maxScan: %s, want the portal's first 3 less the deleted one, totalResults 5", a.raw)
+	}
 }
