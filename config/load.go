@@ -76,6 +76,7 @@ func LoadWith(path string, environ []string, opts LoadOptions) (*Config, []strin
 	merged := layers.Raw()
 	warnings, envProblems := applyEnv(merged, environ)
 	ps = append(ps, envProblems...)
+	ps = append(ps, inheritTenants(merged, defaultsRaw.(map[string]any))...)
 
 	final := koanf.New(".")
 	if err := final.Load(confmap.Provider(merged, ""), nil); err != nil {
@@ -103,8 +104,9 @@ func LoadWith(path string, environ []string, opts LoadOptions) (*Config, []strin
 	if opts.SkipFiles {
 		skipped = append(skipped, skippedTLSFiles(&c)...)
 	} else {
-		checkTLSFiles("upstream.tls", c.Upstream.TLS, &ps)
-		checkTLSFiles("store.redis.tls", c.Store.Redis.TLS, &ps)
+		for _, t := range tlsSections(&c) {
+			checkTLSFiles(t.path, t.tls, &ps)
+		}
 	}
 	for _, s := range skipped {
 		if len(opts.Sections) == 0 || coveredBy(opts.Sections, s.Path) {
@@ -143,20 +145,35 @@ func CheckWith(path string, environ []string, opts LoadOptions) (warnings []stri
 
 // SecretFiles lists the files Load read into ...File keys (server.tokens[].valueFile, admin.tokenFile,
 // store.redis.passwordFile, store.redis.sentinelPasswordFile, upstream.auth.clientSecretFile,
-// upstream.auth.tokenFile, logging.translation.hashKeyFile), in key order.
+// upstream.auth.tokenFile, logging.translation.hashKeyFile, then each tenant's tokens[].valueFile and
+// upstream.auth files), in key order, each once.
 func (c *Config) SecretFiles() []string { return slices.Clone(c.secretFiles) }
 
 // TLSFiles lists the CA, certificate and key files that the TLS sections name.
 func (c *Config) TLSFiles() []string {
 	var files []string
-	for _, t := range []TLS{c.Upstream.TLS, c.Store.Redis.TLS} {
-		for _, f := range []string{t.CAFile, t.CertFile, t.KeyFile} {
-			if f != "" {
+	for _, t := range tlsSections(c) {
+		for _, f := range []string{t.tls.CAFile, t.tls.CertFile, t.tls.KeyFile} {
+			if f != "" && !slices.Contains(files, f) {
 				files = append(files, f)
 			}
 		}
 	}
 	return files
+}
+
+type tlsSection struct {
+	path string
+	tls  TLS
+}
+
+// tlsSections are the TLS blocks of c with their key paths: the portal's, Redis's, each tenant's portal's.
+func tlsSections(c *Config) []tlsSection {
+	s := []tlsSection{{"upstream.tls", c.Upstream.TLS}, {"store.redis.tls", c.Store.Redis.TLS}}
+	for i, t := range c.Tenants {
+		s = append(s, tlsSection{indexKey("tenants", i) + ".upstream.tls", t.Upstream.TLS})
+	}
+	return s
 }
 
 // secretKey is one value that may instead be read from a file.
@@ -175,7 +192,7 @@ func secretKeys(c *Config) []secretKey {
 		keys = append(keys, secretKey{indexKey("server.tokens", i), "value", "valueFile", &t.Value, &t.ValueFile})
 	}
 	a := &c.Upstream.Auth
-	return append(keys,
+	keys = append(keys,
 		secretKey{"admin", "token", "tokenFile", &c.Admin.Token, &c.Admin.TokenFile},
 		secretKey{"store.redis", "password", "passwordFile", &c.Store.Redis.Password, &c.Store.Redis.PasswordFile},
 		secretKey{"store.redis", "sentinelPassword", "sentinelPasswordFile", &c.Store.Redis.SentinelPassword, &c.Store.Redis.SentinelPasswordFile},
@@ -183,6 +200,19 @@ func secretKeys(c *Config) []secretKey {
 		secretKey{"upstream.auth", "token", "tokenFile", &a.Token, &a.TokenFile},
 		secretKey{"logging.translation", "hashKey", "hashKeyFile", &c.Logging.Translation.HashKey, &c.Logging.Translation.HashKeyFile},
 	)
+	for i := range c.Tenants {
+		t := &c.Tenants[i]
+		p := indexKey("tenants", i)
+		for j := range t.Tokens {
+			tok := &t.Tokens[j]
+			keys = append(keys, secretKey{indexKey(p+".tokens", j), "value", "valueFile", &tok.Value, &tok.ValueFile})
+		}
+		ta := &t.Upstream.Auth
+		keys = append(keys,
+			secretKey{p + ".upstream.auth", "clientSecret", "clientSecretFile", &ta.ClientSecret, &ta.ClientSecretFile},
+			secretKey{p + ".upstream.auth", "token", "tokenFile", &ta.Token, &ta.TokenFile})
+	}
+	return keys
 }
 
 // readSecretFiles fills every value whose ...File key is set from that file, trailing whitespace
@@ -213,17 +243,16 @@ func readSecretFiles(c *Config, ps *Problems, reported []string, skip bool) (fil
 			continue
 		}
 		*k.value = strings.TrimRight(string(data), " \t\r\n")
-		files = append(files, *k.valueFile)
+		if !slices.Contains(files, *k.valueFile) { // a tenant may inherit the top level's file
+			files = append(files, *k.valueFile)
+		}
 	}
 	return files, skipped, reported
 }
 
 // skippedTLSFiles lists the TLS files that LoadOptions.SkipFiles leaves unchecked, each with a note.
 func skippedTLSFiles(c *Config) (skipped []Problem) {
-	for _, t := range []struct {
-		path string
-		tls  TLS
-	}{{"upstream.tls", c.Upstream.TLS}, {"store.redis.tls", c.Store.Redis.TLS}} {
+	for _, t := range tlsSections(c) {
 		for _, f := range []struct{ key, file string }{{"caFile", t.tls.CAFile}, {"certFile", t.tls.CertFile}, {"keyFile", t.tls.KeyFile}} {
 			if f.file != "" {
 				skipped = append(skipped, Problem{t.path + "." + f.key, f.file + " not read (files skipped)"})

@@ -7,7 +7,8 @@ import (
 )
 
 // TestREADMEDocumentsEveryKey keeps the README's configuration reference complete: every key of the
-// tree appears there, spelled `path` (list items as [], endpoint names as <op>).
+// tree appears there, spelled `path` (list items as [], endpoint names as <op>; a tenant's inherited
+// blocks as the block, `tenants[].upstream`).
 func TestREADMEDocumentsEveryKey(t *testing.T) {
 	data, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -30,6 +31,13 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 				walk(n.elem, path+".<op>")
 			}
 		default:
+			// A tenant's inherited blocks have the top level's shapes: the README documents the block
+			// (`tenants[].upstream`), and its keys where the top level's are documented.
+			for _, b := range tenantInherited {
+				if strings.HasPrefix(path, "tenants[]."+b+".") {
+					path = "tenants[]." + b
+				}
+			}
 			if !strings.Contains(readme, "`"+path+"`") {
 				t.Errorf("README.md does not document `%s`", path)
 			}

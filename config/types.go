@@ -20,6 +20,9 @@ type Config struct {
 	Telemetry   Telemetry   `yaml:"telemetry"`
 	// Mapping is the SCIM attribute to portal field mapping (translator.MappingConfig documents it).
 	Mapping translator.MappingConfig `yaml:"mapping"`
+	// Tenants are more Entra apps or tenants, each with its own tokens and, optionally, its own portal
+	// and rules; the top-level keys are tenant "default" (tenants.go).
+	Tenants []Tenant `yaml:"tenants"`
 
 	// secretFiles are the files Load read into ...File keys; see SecretFiles.
 	secretFiles []string
@@ -202,4 +205,16 @@ type Telemetry struct {
 type OTLP struct {
 	Endpoint string `yaml:"endpoint"` // e.g. http://otel-collector:4318; empty: OTEL_* variables decide
 	Protocol string `yaml:"protocol"` // http/protobuf | grpc; empty: OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf
+}
+
+// Tenant is one entry of the tenants list. After Load every block holds the tenant's effective
+// values: what the entry leaves out is inherited from the top level (see InheritTenants in tenants.go).
+type Tenant struct {
+	Name        string                   `yaml:"name"`
+	Tokens      []Token                  `yaml:"tokens"`
+	Upstream    Upstream                 `yaml:"upstream"`
+	Mapping     translator.MappingConfig `yaml:"mapping"`
+	Deprovision Deprovision              `yaml:"deprovision"`
+	Limits      Limits                   `yaml:"limits"`
+	DryRun      bool                     `yaml:"dryRun"`
 }

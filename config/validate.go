@@ -41,17 +41,13 @@ func Validate(c *Config) Problems {
 	v.server(&c.Server)
 	v.admin(&c.Admin, &c.Server)
 	v.redis(&c.Store.Redis)
-	v.upstream(&c.Upstream)
+	v.upstream("upstream", &c.Upstream)
 	if c.Upstream.GlobalMaxInFlight > 0 && c.Store.Redis.URL == "" && len(c.Store.Redis.Addrs) == 0 {
 		v.addf("upstream.globalMaxInFlight", "needs store.redis (the replicas share the bound through Redis); use maxInFlight for one replica")
 	}
 	v.telemetry(&c.Telemetry)
 	v.oneOf("deprovision.onDelete", c.Deprovision.OnDelete, onDeleteModes)
-	v.positive("limits.maxBodyBytes", c.Limits.MaxBodyBytes)
-	v.positive("limits.maxPageSize", int64(c.Limits.MaxPageSize))
-	v.positive("limits.maxScan", int64(c.Limits.MaxScan))
-	v.positive("limits.maxOperations", int64(c.Limits.MaxOperations))
-	v.positive("limits.maxMembersPerRequest", int64(c.Limits.MaxMembersPerRequest))
+	v.limits("limits", &c.Limits)
 	v.oneOf("logging.level", c.Logging.Level, logLevels)
 	v.oneOf("logging.format", c.Logging.Format, logFormats)
 	if b := c.Logging.Translation.Buffer; b < 1 || b > maxTranslationBuffer {
@@ -61,8 +57,18 @@ func Validate(c *Config) Problems {
 	if k := c.Logging.Translation.HashKey; k != "" && len(k) < MinTokenLength {
 		v.addf("logging.translation.hashKey", "shorter than %d characters", MinTokenLength)
 	}
-	v.mapping(&c.Mapping)
+	v.mapping("", &c.Mapping)
+	v.tenants(c)
 	return v.ps
+}
+
+// limits checks a limits block (the top level's or a tenant's).
+func (v *validator) limits(p string, l *Limits) {
+	v.positive(p+".maxBodyBytes", l.MaxBodyBytes)
+	v.positive(p+".maxPageSize", int64(l.MaxPageSize))
+	v.positive(p+".maxScan", int64(l.MaxScan))
+	v.positive(p+".maxOperations", int64(l.MaxOperations))
+	v.positive(p+".maxMembersPerRequest", int64(l.MaxMembersPerRequest))
 }
 
 type validator struct{ ps Problems }
@@ -89,21 +95,22 @@ func (v *validator) addf(path, format string, args ...any) {
 	v.ps.add(path, fmt.Sprintf(format, args...))
 }
 
-// mapping reports the problems translator.NewMapping finds, each already prefixed with its key path,
-// and the portal properties the gateway reserves for itself.
-func (v *validator) mapping(m *translator.MappingConfig) {
+// mapping reports the problems translator.NewMapping finds, each already prefixed with its key path
+// (under prefix: "" for the top level, "tenants[1]." for a tenant), and the portal properties the
+// gateway reserves for itself.
+func (v *validator) mapping(prefix string, m *translator.MappingConfig) {
 	if _, err := translator.NewMapping(*m); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			path, msg, ok := strings.Cut(line, ": ")
 			if !ok {
 				path, msg = "mapping", line
 			}
-			v.ps.add(path, msg)
+			v.ps.add(prefix+path, msg)
 		}
 	}
 	for i, r := range m.Users {
 		if strings.EqualFold(r.Property, translator.DeletedProperty) {
-			v.addf(fmt.Sprintf("mapping.users[%d].property", i), "%q is reserved: it marks users deleted through SCIM", r.Property)
+			v.addf(fmt.Sprintf("%smapping.users[%d].property", prefix, i), "%q is reserved: it marks users deleted through SCIM", r.Property)
 		}
 	}
 }
@@ -116,28 +123,7 @@ func (v *validator) server(s *Server) {
 	if s.PublicURL != "" {
 		v.httpURL("server.publicURL", s.PublicURL)
 	}
-	if len(s.Tokens) == 0 {
-		v.addf("server.tokens", "at least one token is required")
-	}
-	names := map[string]int{}
-	values := map[string]int{}
-	for i, t := range s.Tokens {
-		p := indexKey("server.tokens", i)
-		switch prev, dup := names[t.Name]; {
-		case t.Name == "":
-			v.addf(p+".name", "empty")
-		case dup:
-			v.addf(p+".name", "%q is also the name of server.tokens[%d]", t.Name, prev)
-		default:
-			names[t.Name] = i
-		}
-		v.secret(p+".value", t.Value, "valueFile", t.ValueFile)
-		if prev, dup := values[t.Value]; dup && t.Value != "" {
-			v.addf(p+".value", "same value as server.tokens[%d]", prev)
-		} else {
-			values[t.Value] = i
-		}
-	}
+	v.tokens("server.tokens", s.Tokens)
 	v.positiveDuration("server.readHeaderTimeout", s.ReadHeaderTimeout)
 	v.positiveDuration("server.readTimeout", s.ReadTimeout)
 	v.positiveDuration("server.writeTimeout", s.WriteTimeout)
@@ -147,6 +133,27 @@ func (v *validator) server(s *Server) {
 		if _, err := ParseTrustedProxy(p); err != nil {
 			v.addf(indexKey("server.trustedProxies", i), "%v", err)
 		}
+	}
+}
+
+// tokens checks a tokens list at key path p (server.tokens, or a tenant's tokens): at least one, names
+// unique and not empty, values good secrets. Values repeated across lists are checked by tenants.
+func (v *validator) tokens(p string, tokens []Token) {
+	if len(tokens) == 0 {
+		v.addf(p, "at least one token is required")
+	}
+	names := map[string]int{}
+	for i, t := range tokens {
+		tp := indexKey(p, i)
+		switch prev, dup := names[t.Name]; {
+		case t.Name == "":
+			v.addf(tp+".name", "empty")
+		case dup:
+			v.addf(tp+".name", "%q is also the name of %s", t.Name, indexKey(p, prev))
+		default:
+			names[t.Name] = i
+		}
+		v.secret(tp+".value", t.Value, "valueFile", t.ValueFile)
 	}
 }
 
@@ -267,11 +274,11 @@ func (v *validator) noSentinelAuth(r *Redis) {
 	}
 }
 
-func (v *validator) upstream(u *Upstream) {
-	const p = "upstream"
+// upstream checks an upstream block at key path p ("upstream", or a tenant's "tenants[1].upstream").
+func (v *validator) upstream(p string, u *Upstream) {
 	v.httpURL(p+".baseURL", u.BaseURL)
-	v.auth(&u.Auth)
-	v.endpoints(u.Endpoints)
+	v.auth(p+".auth", &u.Auth)
+	v.endpoints(p+".endpoints", u.Endpoints)
 	v.tls(p+".tls", u.TLS)
 	if u.TLS.Enabled && strings.HasPrefix(strings.ToLower(u.BaseURL), "http://") {
 		v.addf(p+".tls.enabled", "baseURL is http://: TLS to the portal follows the scheme, so use https://")
@@ -318,8 +325,7 @@ func (v *validator) telemetry(t *Telemetry) {
 // spellings; http/json is not supported by the Go exporters).
 var otlpProtocols = []string{"http/protobuf", "grpc"}
 
-func (v *validator) auth(a *Auth) {
-	const p = "upstream.auth"
+func (v *validator) auth(p string, a *Auth) {
 	v.oneOf(p+".type", a.Type, authTypes)
 	switch a.Type {
 	case "oauth2":
@@ -347,8 +353,7 @@ func (v *validator) auth(a *Auth) {
 	}
 }
 
-func (v *validator) endpoints(eps map[string]Endpoint) {
-	const p = "upstream.endpoints"
+func (v *validator) endpoints(p string, eps map[string]Endpoint) {
 	for _, op := range sortedKeys(eps) {
 		path := joinKey(p, op)
 		if _, known := EndpointPlaceholders[op]; !known {

@@ -152,7 +152,11 @@ func checkConfigCmd(args, environ []string, stdout, stderr io.Writer) int {
 	if what == "" {
 		what = "no --config: the defaults and SCIMGW_ variables only"
 	}
-	warnings, problems := config.CheckWith(*path, environ, config.LoadOptions{SkipFiles: *skipFiles})
+	cfg, warnings, err := config.LoadWith(*path, environ, config.LoadOptions{SkipFiles: *skipFiles})
+	var problems config.Problems
+	if err != nil && !errors.As(err, &problems) {
+		problems = config.Problems{{Message: err.Error()}}
+	}
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
@@ -164,6 +168,12 @@ func checkConfigCmd(args, environ []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "configuration OK (%s)\n", what)
+	if len(cfg.Tenants) > 0 {
+		for _, t := range cfg.AllTenants() {
+			fmt.Fprintf(stdout, "  tenant %s: %d token(s), portal %s, onDelete %s, dryRun %v\n",
+				t.Name, len(t.Tokens), t.Upstream.BaseURL, t.Deprovision.OnDelete, t.DryRun)
+		}
+	}
 	return 0
 }
 
