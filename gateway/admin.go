@@ -17,6 +17,14 @@ type Readiness struct {
 	// GlobalBound is the fleet-wide portal bound (upstream.globalMaxInFlight): "off", "enforced", or
 	// "degraded" while Redis fails and only each replica's upstream.maxInFlight applies.
 	GlobalBound string `json:"globalBound,omitempty"`
+	// Tenants is each tenant's detail, when tenants are configured. A tenant's open breaker shows here
+	// and does not make the pod unready: the other tenants still serve.
+	Tenants map[string]TenantReadiness `json:"tenants,omitempty"`
+}
+
+// TenantReadiness is one tenant's part of the /readyz detail.
+type TenantReadiness struct {
+	Breaker string `json:"breaker"` // the tenant's portal circuit breaker: "closed", "half-open", "open"
 }
 
 // AdminOptions are the dependencies of the admin listener.

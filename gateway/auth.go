@@ -16,11 +16,13 @@ import (
 type Token struct {
 	Name  string
 	Value string
+	// Tenant is the tenant the token picks; empty: DefaultTenant.
+	Tenant string
 }
 
 type tokenDigest struct {
-	name   string
-	digest [sha256.Size]byte
+	name, tenant string
+	digest       [sha256.Size]byte
 }
 
 // Tokens is the set of accepted bearer tokens. Only SHA-256 digests are kept; a presented token is
@@ -43,7 +45,11 @@ func (t *Tokens) Set(tokens []Token) {
 		if tok.Value == "" {
 			continue
 		}
-		set = append(set, tokenDigest{name: tok.Name, digest: sha256.Sum256([]byte(tok.Value))})
+		tenant := tok.Tenant
+		if tenant == "" {
+			tenant = DefaultTenant
+		}
+		set = append(set, tokenDigest{name: tok.Name, tenant: tenant, digest: sha256.Sum256([]byte(tok.Value))})
 	}
 	t.set.Store(&set)
 }
@@ -51,14 +57,19 @@ func (t *Tokens) Set(tokens []Token) {
 // Match returns the name of the token equal to presented, and whether there is one. Every configured
 // digest is compared, so the time taken does not depend on which token matched.
 func (t *Tokens) Match(presented string) (string, bool) {
+	name, _, found := t.Lookup(presented)
+	return name, found
+}
+
+// Lookup is Match that also returns the tenant the token picks.
+func (t *Tokens) Lookup(presented string) (name, tenant string, found bool) {
 	d := sha256.Sum256([]byte(presented))
-	name, found := "", false
 	for _, td := range *t.set.Load() {
 		if subtle.ConstantTimeCompare(d[:], td.digest[:]) == 1 {
-			name, found = td.name, true
+			name, tenant, found = td.name, td.tenant, true
 		}
 	}
-	return name, found
+	return name, tenant, found
 }
 
 // bearerToken returns the token of an "Authorization: Bearer X" header (scheme in any case).
@@ -71,15 +82,19 @@ func bearerToken(header string) (string, bool) {
 	return tok, tok != ""
 }
 
-// requireToken is the middleware that answers 401 (a SCIM error) without a valid bearer token.
-// Repeated failures from one address are answered more and more slowly (never blocked: the address
-// may be a proxy that Entra shares); a valid token is never delayed.
+// requireToken is the middleware that answers 401 (a SCIM error) without a valid bearer token. The
+// token picks the tenant; a request on /tenants/{name}/scim/v2/... must name the token's tenant, and a
+// token whose tenant has no live setup (removed by a reload) is refused too. Repeated failures from one
+// address are answered more and more slowly (never blocked: the address may be a proxy that Entra
+// shares); a valid token is never delayed.
 func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		tok, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
 		if ok {
-			if name, found := s.tokens.Match(tok); found {
-				s.authenticated(c, name)
+			name, tenant, found := s.tokens.Lookup(tok)
+			rq := reqOf(c)
+			if live := s.TenantLive(tenant); found && live != nil && (rq.pathTenant == "" || rq.pathTenant == tenant) {
+				s.authenticated(c, name, live)
 				return next(c)
 			}
 		}

@@ -40,6 +40,10 @@ func newLocalCreates(max int, ttl time.Duration) *localCreates {
 
 func localKey(kind store.Kind, key string) string { return string(kind) + "\x00" + key }
 
+// localTenantKey is a create record's key in process: the request's tenant and the login, since two
+// tenants may create the same login.
+func localTenantKey(ctx context.Context, key string) string { return tenantOf(ctx) + "\x00" + key }
+
 func (l *localCreates) get(kind store.Kind, key string) (store.CreateRecord, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -83,21 +87,21 @@ func (l *localCreates) del(kind store.Kind, key string) {
 // own when the store could not take it (the newest this replica knows), else the store's. A store
 // failure reads as no record.
 func (s *Server) readCreateRecord(ctx context.Context, kind store.Kind, key string) (store.CreateRecord, bool) {
-	if rec, ok := s.creates.get(kind, key); ok {
+	if rec, ok := s.creates.get(kind, localTenantKey(ctx, key)); ok {
 		return rec, true
 	}
-	rec, ok, err := s.store.CreateRecord(ctx, kind, key)
+	rec, ok, err := s.storeOf(ctx).CreateRecord(ctx, kind, key)
 	s.storeErr(err)
 	return rec, ok
 }
 
 // writeCreateRecord stores the record of a create, in process when the store cannot take it.
 func (s *Server) writeCreateRecord(ctx context.Context, kind store.Kind, key string, rec store.CreateRecord) error {
-	if err := s.store.PutCreateRecord(ctx, kind, key, rec); err != nil {
-		s.creates.put(kind, key, rec)
+	if err := s.storeOf(ctx).PutCreateRecord(ctx, kind, key, rec); err != nil {
+		s.creates.put(kind, localTenantKey(ctx, key), rec)
 		return err
 	}
-	s.creates.del(kind, key)
+	s.creates.del(kind, localTenantKey(ctx, key))
 	return nil
 }
 
@@ -148,6 +152,6 @@ func (p *pendingCreate) restore() {
 		p.s.storeErr(p.s.writeCreateRecord(p.ctx, p.kind, p.key, p.prev))
 		return
 	}
-	p.s.creates.del(p.kind, p.key)
-	p.s.storeErr(p.s.store.DeleteCreateRecord(p.ctx, p.kind, p.key))
+	p.s.creates.del(p.kind, localTenantKey(p.ctx, p.key))
+	p.s.storeErr(p.s.storeOf(p.ctx).DeleteCreateRecord(p.ctx, p.kind, p.key))
 }

@@ -34,11 +34,16 @@ func (d *discovery) mount(g *echo.Group, auth echo.MiddlewareFunc) {
 }
 
 // baseURL is the absolute URL of /scim/v2 for this request: server.publicURL, or from the request.
+// A request on the path form of a tenant's URL gets locations in the same form.
 func baseURL(c echo.Context) string {
-	if l := liveOf(c); l != nil && l.PublicURL != "" {
-		return strings.TrimRight(l.PublicURL, "/") + Base
+	base := Base
+	if t := reqOf(c).pathTenant; t != "" {
+		base = TenantsBase + "/" + t + Base
 	}
-	return c.Scheme() + "://" + c.Request().Host + Base
+	if l := liveOf(c); l != nil && l.PublicURL != "" {
+		return strings.TrimRight(l.PublicURL, "/") + base
+	}
+	return c.Scheme() + "://" + c.Request().Host + base
 }
 
 // serviceProviderConfig serves GET /ServiceProviderConfig.

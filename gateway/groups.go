@@ -626,8 +626,8 @@ func (h *groups) resolve(ctx context.Context, l *Live, ids []string) ([]translat
 	ids = unique(ids)
 	known := make([]bool, len(ids))
 	err := bounded(ctx, len(ids), memberConcurrency, func(ctx context.Context, i int) error {
-		_, hit, err := h.s.store.PortalKey(ctx, store.User, ids[i])
-		h.s.cacheResult("user_id", hit, err)
+		_, hit, err := h.s.storeOf(ctx).PortalKey(ctx, store.User, ids[i])
+		h.s.cacheResult(ctx, "user_id", hit, err)
 		known[i] = hit
 		return nil
 	})
@@ -723,8 +723,8 @@ func (h *groups) removalKeys(ctx context.Context, l *Live, ids []string) ([]tran
 		if strings.HasPrefix(id, dryRunPrefix) {
 			return nil
 		}
-		key, hit, err := h.s.store.PortalKey(ctx, store.User, id)
-		h.s.cacheResult("user_id", hit, err)
+		key, hit, err := h.s.storeOf(ctx).PortalKey(ctx, store.User, id)
+		h.s.cacheResult(ctx, "user_id", hit, err)
 		if hit {
 			keys[i] = key
 			return nil
@@ -735,7 +735,7 @@ func (h *groups) removalKeys(ctx context.Context, l *Live, ids []string) ([]tran
 		}
 		for _, u := range list.Users {
 			if u.GUIDUser == id {
-				h.s.storeErr(h.s.store.RememberPortalKey(ctx, store.User, id, u.IDUser))
+				h.s.storeErr(h.s.storeOf(ctx).RememberPortalKey(ctx, store.User, id, u.IDUser))
 				keys[i] = u.IDUser
 			}
 		}
@@ -807,7 +807,7 @@ func (h *groups) delete(c echo.Context) error {
 	if err := l.Groups.DeleteGroup(ctx, g.IDGroup); err != nil && translator.ErrorCode(err) != translator.ENotFound {
 		return h.portalErr(l, err)
 	}
-	h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.Group, g.GUIDGroup))
+	h.s.storeErr(h.s.storeOf(ctx).ForgetPortalKey(ctx, store.Group, g.GUIDGroup))
 	groupKind.forget(ctx, h.s, g)
 	return noContent(c)
 }

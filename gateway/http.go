@@ -14,8 +14,12 @@ import (
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
-// normalisePath is a pre-routing middleware that makes every form of URL Entra produces route to
-// /scim/v2/...: doubled slashes collapsed, a trailing slash dropped, /scim/X served as /scim/v2/X, and
+// TenantsBase starts the path form of a tenant's URL: /tenants/{name}/scim/v2/... is served as
+// /scim/v2/... for tenant {name}, which must be the tenant of the request's token (else 401).
+const TenantsBase = "/tenants"
+
+// normalisePath is a pre-routing middleware (after begin) that makes every form of URL Entra produces
+// route to /scim/v2/... (a /tenants/{name} prefix is taken off and noted in the request's value): doubled slashes collapsed, a trailing slash dropped, /scim/X served as /scim/v2/X, and
 // the resource segment matched in any case (/users is /Users, as Entra and Microsoft's reference
 // implementation accept), with Microsoft's /serviceConfiguration as /ServiceProviderConfig. What
 // follows the resource segment (an id) is left as sent.
@@ -23,6 +27,13 @@ func normalisePath(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		p := cleanSCIMPath(r.URL.Path)
+		if rest, ok := strings.CutPrefix(p, TenantsBase+"/"); ok {
+			name, tail, _ := strings.Cut(rest, "/")
+			if name != "" && (tail == "scim" || strings.HasPrefix(tail, "scim/")) {
+				reqOf(c).pathTenant = name
+				p = cleanSCIMPath("/" + tail)
+			}
+		}
 		if p != r.URL.Path {
 			r.URL.Path = p
 			r.URL.RawPath = ""

@@ -31,7 +31,7 @@ func (s *Server) idempotent(c echo.Context, fp string, run func() (status int, l
 		if len(key) > maxIdempotencyKey {
 			return translator.Invalidf(translator.ScimInvalidValue, "the Idempotency-Key header is longer than %d characters", maxIdempotencyKey)
 		}
-		rec, ok, err := s.store.BeginIdempotent(ctx, token, key, fp)
+		rec, ok, err := s.storeOf(ctx).BeginIdempotent(ctx, token, key, fp)
 		switch {
 		case err != nil:
 			s.storeErr(err)
@@ -55,9 +55,9 @@ func (s *Server) idempotent(c echo.Context, fp string, run func() (status int, l
 		bg := context.WithoutCancel(ctx)
 		if err != nil {
 			// Let a retry run afresh: the create is itself safe to repeat.
-			s.storeErr(s.store.AbandonIdempotent(bg, token, key))
+			s.storeErr(s.storeOf(bg).AbandonIdempotent(bg, token, key))
 		} else {
-			s.storeErr(s.store.FinishIdempotent(bg, token, key, store.IdemRecord{Fingerprint: fp, Status: status, Location: location, Body: body}))
+			s.storeErr(s.storeOf(bg).FinishIdempotent(bg, token, key, store.IdemRecord{Fingerprint: fp, Status: status, Location: location, Body: body}))
 		}
 	}
 	if err != nil {

@@ -22,8 +22,9 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		req, res := c.Request(), c.Response()
 		status, route, d := res.Status, c.Path(), time.Since(start)
-		s.metrics.ObserveSCIM(route, req.Method, status, d)
 		rq := reqOf(c)
+		tenant := rq.tenant()
+		s.metrics.ObserveSCIM(tenant, route, req.Method, status, d)
 		if rec := rq.rec; rec != nil {
 			if o := rec.Outcome(); o == "" || (status >= http.StatusBadRequest && o != translog.OutcomeConflict) {
 				rec.SetOutcome(defaultOutcome(status))
@@ -34,11 +35,12 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 			}
 			if r, emitted := rec.Finish(status); emitted {
-				s.metrics.Translation(r.Op, r.Outcome)
+				s.metrics.Translation(tenant, r.Op, r.Outcome)
 			}
 		}
 		s.logger.Info("scim request",
 			zap.String("requestId", rq.id),
+			zap.String("tenant", tenant),
 			zap.String("token", rq.token),
 			zap.String("method", req.Method),
 			zap.String("route", route),
@@ -74,10 +76,10 @@ func errorDetail(b ErrorBody) error {
 // authenticated completes the request's value once its token matched: the token's name, the live
 // setup the request runs on to its end, and, on a resource route, its translation record (also carried
 // by the context, for the portal-call hook). The portal calls' context carries the request id.
-func (s *Server) authenticated(c echo.Context, tokenName string) {
+func (s *Server) authenticated(c echo.Context, tokenName string, live *Live) {
 	rq := reqOf(c)
 	rq.token = tokenName
-	rq.live = s.live.Load()
+	rq.live = live
 	r := c.Request()
 	ctx := r.Context()
 	if s.portalCtx != nil {
@@ -118,6 +120,7 @@ func (s *Server) startRecord(c echo.Context, rq *request) *translog.Recorder {
 		}
 	}
 	rec := s.translog.Start(rq.id, rq.token)
+	rec.SetTenant(rq.live.Tenant)
 	rec.SetOperation(op, resource)
 	rec.SetSCIMID(c.Param("id"))
 	rec.SetTraceID(traceIDOf(c.Request().Context()))

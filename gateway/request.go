@@ -15,6 +15,8 @@ import (
 type request struct {
 	id    string // the X-Request-Id, sent back and on to the portal
 	token string // the name of the token the request authenticated with; empty before authentication
+	// pathTenant is the tenant the URL names (/tenants/{name}/scim/v2/...); empty on /scim/v2/...
+	pathTenant string
 
 	// live is the setup the request runs on, picked when it authenticated and kept to its end (a
 	// reload while it runs does not change it); nil before authentication.
@@ -25,6 +27,14 @@ type request struct {
 	errBody *ErrorBody
 	// onDelivered is what to record once a create's answer reached the client; nil: nothing.
 	onDelivered func()
+}
+
+// tenant is the name of the tenant the request runs for; empty before authentication.
+func (r *request) tenant() string {
+	if r.live == nil {
+		return ""
+	}
+	return r.live.Tenant
 }
 
 type requestKey struct{}

@@ -106,8 +106,8 @@ func (k *resourceKind[P]) byID(ctx context.Context, s *Server, l *Live, id strin
 	if id == "" || strings.HasPrefix(id, dryRunPrefix) {
 		return zero, k.notFound(id)
 	}
-	key, hit, err := s.store.PortalKey(ctx, k.storeKind, id)
-	s.cacheResult(k.noun+"_id", hit, err)
+	key, hit, err := s.storeOf(ctx).PortalKey(ctx, k.storeKind, id)
+	s.cacheResult(ctx, k.noun+"_id", hit, err)
 	if hit {
 		p, err := k.get(ctx, l, key)
 		switch {
@@ -117,7 +117,7 @@ func (k *resourceKind[P]) byID(ctx context.Context, s *Server, l *Live, id strin
 			}
 			return p, nil
 		case err == nil || translator.ErrorCode(err) == translator.ENotFound:
-			s.storeErr(s.store.ForgetPortalKey(ctx, k.storeKind, id))
+			s.storeErr(s.storeOf(ctx).ForgetPortalKey(ctx, k.storeKind, id))
 		default:
 			return zero, err
 		}
@@ -225,21 +225,21 @@ func (k *resourceKind[P]) cachedMatch(ctx context.Context, s *Server, l *Live, p
 	if attr == "" {
 		return nil, false, nil
 	}
-	id, hit, err := s.store.Lookup(ctx, k.storeKind, attr, value)
-	s.cacheResult(k.noun+"_"+string(attr), hit, err)
+	id, hit, err := s.storeOf(ctx).Lookup(ctx, k.storeKind, attr, value)
+	s.cacheResult(ctx, k.noun+"_"+string(attr), hit, err)
 	if !hit {
 		return nil, false, nil
 	}
 	p, err := k.byID(ctx, s, l, id)
 	if translator.ErrorCode(err) == translator.ENotFound {
-		s.storeErr(s.store.Forget(ctx, k.storeKind, attr, value))
+		s.storeErr(s.storeOf(ctx).Forget(ctx, k.storeKind, attr, value))
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	if k.lookupValue(attr, p) != value {
-		s.storeErr(s.store.Forget(ctx, k.storeKind, attr, value))
+		s.storeErr(s.storeOf(ctx).Forget(ctx, k.storeKind, attr, value))
 		return nil, false, nil
 	}
 	ok, err := matches(p)
@@ -304,9 +304,9 @@ func (k *resourceKind[P]) rememberCalls(ctx context.Context, s *Server, p P) []f
 	id := k.guid(p)
 	login, ext := k.lookups(p)
 	return []func() error{
-		func() error { return s.store.RememberPortalKey(ctx, k.storeKind, id, k.key(p)) },
-		func() error { return s.store.Remember(ctx, k.storeKind, store.Login, login, id) },
-		func() error { return s.store.Remember(ctx, k.storeKind, store.ExternalID, ext, id) },
+		func() error { return s.storeOf(ctx).RememberPortalKey(ctx, k.storeKind, id, k.key(p)) },
+		func() error { return s.storeOf(ctx).Remember(ctx, k.storeKind, store.Login, login, id) },
+		func() error { return s.storeOf(ctx).Remember(ctx, k.storeKind, store.ExternalID, ext, id) },
 	}
 }
 
@@ -339,8 +339,8 @@ func (s *Server) storeAll(calls ...func() error) {
 // forget drops the login (or name) and externalId lookups of a record (deleted or renamed).
 func (k *resourceKind[P]) forget(ctx context.Context, s *Server, p P) {
 	login, ext := k.lookups(p)
-	s.storeErr(s.store.Forget(ctx, k.storeKind, store.Login, login))
-	s.storeErr(s.store.Forget(ctx, k.storeKind, store.ExternalID, ext))
+	s.storeErr(s.storeOf(ctx).Forget(ctx, k.storeKind, store.Login, login))
+	s.storeErr(s.storeOf(ctx).Forget(ctx, k.storeKind, store.ExternalID, ext))
 }
 
 // relookup keeps the lookup cache right after an update: a rename or a new externalId moves them.

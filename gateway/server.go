@@ -33,6 +33,11 @@ type Limits struct {
 // takes the Live current when it starts and keeps it to the end, so requests in flight finish on the
 // old set.
 type Live struct {
+	// Tenant names the tenant this setup serves ("default": the top-level configuration); its metrics
+	// and translation records carry it.
+	Tenant string
+	// Store is the tenant's view of the store (its own key namespace); nil: the server's Options.Store.
+	Store       *store.Store
 	Users       UserPortal
 	Groups      GroupPortal
 	Switches    Switches
@@ -90,7 +95,7 @@ type Server struct {
 	auth      *authThrottle
 	portalCtx func(ctx context.Context, requestID string) context.Context
 	tracer    trace.Tracer // nil: no spans
-	live      atomic.Pointer[Live]
+	lives     atomic.Pointer[map[string]*Live] // by tenant name
 	clientIP  atomic.Pointer[echo.IPExtractor] // from the current Live's TrustedProxies
 }
 
@@ -121,8 +126,7 @@ func New(opts Options) *Server {
 	e.IPExtractor = func(r *http.Request) string { return (*s.clientIP.Load())(r) }
 	renderer := &ErrorRenderer{Logger: s.logger}
 	e.HTTPErrorHandler = renderer.Handle
-	e.Pre(normalisePath)
-	e.Use(begin)
+	e.Pre(begin, normalisePath)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			s.logger.Error("panic", zap.String("requestId", reqOf(c).id), TraceField(c.Request().Context()), zap.Error(err), zap.ByteString("stack", stack))
@@ -147,19 +151,43 @@ func New(opts Options) *Server {
 // Handler returns the HTTP handler of the SCIM port.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// SetLive swaps in a new live setup (configuration reload).
+// SetLive swaps in a new live setup for a gateway of one tenant (configuration reload): l serves
+// every token whatever its tenant.
 func (s *Server) SetLive(l *Live) {
+	if l != nil && l.Tenant == "" {
+		l.Tenant = DefaultTenant
+	}
+	s.SetTenants(l)
+}
+
+// SetTenants swaps in the live setups of every tenant at once (configuration reload): a token serves
+// the setup of its tenant, and a token whose tenant has none is refused. The first setup's trusted
+// proxies (server.trustedProxies, the same for every tenant) tell the client address.
+func (s *Server) SetTenants(lives ...*Live) {
 	var trusted []*net.IPNet
-	if l != nil {
-		trusted = l.TrustedProxies
+	set := make(map[string]*Live, len(lives))
+	for i, l := range lives {
+		if l == nil {
+			continue
+		}
+		if i == 0 {
+			trusted = l.TrustedProxies
+		}
+		set[l.Tenant] = l
 	}
 	x := clientIPExtractor(trusted)
 	s.clientIP.Store(&x)
-	s.live.Store(l)
+	s.lives.Store(&set)
 }
 
-// Live returns the live setup in use.
-func (s *Server) Live() *Live { return s.live.Load() }
+// Live returns the default tenant's live setup.
+func (s *Server) Live() *Live { return s.TenantLive(DefaultTenant) }
+
+// TenantLive returns the live setup of a tenant; nil when there is none.
+func (s *Server) TenantLive(tenant string) *Live { return (*s.lives.Load())[tenant] }
+
+// DefaultTenant names the tenant of the top-level configuration, and of tokens that name no tenant.
+const DefaultTenant = "default"
 
 // liveOf returns the live setup the request runs on (picked when it authenticated).
 func liveOf(c echo.Context) *Live { return reqOf(c).live }

@@ -16,9 +16,6 @@ import (
 // TracerName names the gateway's tracer (the instrumentation scope of its spans).
 const TracerName = "github.com/scim-gateway/scim-gateway/gateway"
 
-// DefaultTenant is the scim.tenant attribute of every request span until tenants exist.
-const DefaultTenant = "default"
-
 // Span attributes of a SCIM request. Never a value from the request: only the route template, the
 // method, the operation and the status.
 const (
@@ -45,7 +42,6 @@ func (s *Server) traceRequest(next echo.HandlerFunc) echo.HandlerFunc {
 			trace.WithAttributes(
 				attribute.String("http.request.method", r.Method),
 				attribute.String("http.route", route),
-				attribute.String(AttrTenant, DefaultTenant),
 				attribute.String(AttrRequestID, reqOf(c).id),
 			))
 		defer span.End()
@@ -56,6 +52,9 @@ func (s *Server) traceRequest(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		status := c.Response().Status
 		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		if t := reqOf(c).tenant(); t != "" { // known once the token matched
+			span.SetAttributes(attribute.String(AttrTenant, t))
+		}
 		if rec := reqOf(c).rec; rec != nil {
 			op, resource := rec.Operation()
 			span.SetAttributes(attribute.String(AttrOperation, op), attribute.String(AttrResource, resource))

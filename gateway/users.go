@@ -214,7 +214,7 @@ func (h *users) create(c echo.Context) error {
 func (s *Server) lockCreate(c echo.Context, kind store.Kind, key, attr string) (unlock func(), err error) {
 	lockCtx, cancel := context.WithTimeout(createContext(c), createLockWait)
 	defer cancel()
-	unlock, err = s.store.LockCreate(lockCtx, kind, key, createLockHold)
+	unlock, err = s.storeOf(lockCtx).LockCreate(lockCtx, kind, key, createLockHold)
 	switch {
 	case err == store.ErrLockTimeout:
 		return nil, &translator.Error{Code: translator.EUnavailable, RetryAfter: 5 * time.Second,
@@ -495,7 +495,7 @@ func (h *users) delete(c echo.Context) error {
 		if err := l.Users.DeleteUser(ctx, u.IDUser); err != nil && translator.ErrorCode(err) != translator.ENotFound {
 			return h.portalErr(l, err)
 		}
-		h.s.storeErr(h.s.store.ForgetPortalKey(ctx, store.User, u.GUIDUser))
+		h.s.storeErr(h.s.storeOf(ctx).ForgetPortalKey(ctx, store.User, u.GUIDUser))
 	} else {
 		rec.SetOutcome(translog.OutcomeDisabled)
 		if u.Enabled {
@@ -579,8 +579,9 @@ func hashHex(s string) string {
 
 // createOutcome counts a create's outcome and notes it in the translation record.
 func (s *Server) createOutcome(c echo.Context, resource, outcome string) {
-	s.metrics.CreateOutcome(resource, outcome)
-	reqOf(c).rec.SetOutcome(outcome)
+	rq := reqOf(c)
+	s.metrics.CreateOutcome(rq.tenant(), resource, outcome)
+	rq.rec.SetOutcome(outcome)
 }
 
 // storeErr counts and logs a store failure: the request goes on without the cache.
@@ -592,12 +593,33 @@ func (s *Server) storeErr(err error) {
 	s.logger.Debug("store call failed; going on without the cache", zap.Error(err))
 }
 
-// cacheResult counts a cache lookup.
-func (s *Server) cacheResult(kind string, hit bool, err error) {
+// cacheResult counts a cache lookup of the request that ctx belongs to.
+func (s *Server) cacheResult(ctx context.Context, kind string, hit bool, err error) {
 	s.storeErr(err)
-	if hit {
-		s.metrics.CacheHit(kind)
-	} else {
-		s.metrics.CacheMiss(kind)
+	tenant := ""
+	if rq, ok := ctx.Value(requestKey{}).(*request); ok {
+		tenant = rq.tenant()
 	}
+	if hit {
+		s.metrics.CacheHit(tenant, kind)
+	} else {
+		s.metrics.CacheMiss(tenant, kind)
+	}
+}
+
+// storeOf is the store of the tenant of the request that ctx belongs to (its key namespace); the
+// server's own store outside a request (or for a setup that names none).
+func (s *Server) storeOf(ctx context.Context) *store.Store {
+	if rq, ok := ctx.Value(requestKey{}).(*request); ok && rq.live != nil && rq.live.Store != nil {
+		return rq.live.Store
+	}
+	return s.store
+}
+
+// tenantOf is the tenant of the request that ctx belongs to; empty outside a request.
+func tenantOf(ctx context.Context) string {
+	if rq, ok := ctx.Value(requestKey{}).(*request); ok {
+		return rq.tenant()
+	}
+	return ""
 }

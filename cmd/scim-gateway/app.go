@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,9 +73,9 @@ type App struct {
 	scimLn, adminLn   net.Listener
 	watcher           *config.Watcher
 
-	mu      sync.Mutex // guards cfg and client across reloads
+	mu      sync.Mutex // guards cfg and tenants across reloads
 	cfg     *config.Config
-	client  *upstream.Client
+	tenants map[string]*tenantSetup // by name; "default" is the top level
 	version atomic.Int64
 
 	serveErr  chan error
@@ -116,18 +117,17 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 		a.metrics.SetGlobalSlots(a.slots)
 	}
 	a.version.Store(1)
-	live, client, err := a.buildLive(cfg, 1)
+	lives, tenants, _, err := a.buildTenants(cfg, 1, nil)
 	if err != nil {
 		a.closeStore()
 		return nil, err
 	}
-	a.client = client
+	a.tenants = tenants
 	a.tokens = gateway.NewTokens(scimTokens(cfg))
 	a.server = gateway.New(gateway.Options{
 		Logger:   logger,
 		Tokens:   a.tokens,
-		Store:    store.New(a.kv, store.Options{MappingTTL: cfg.Store.Redis.MappingTTL}),
-		Live:     live,
+		Store:    tenants[config.DefaultTenant].store,
 		Metrics:  a.metrics,
 		Translog: a.translog,
 		PortalContext: func(ctx context.Context, requestID string) context.Context {
@@ -135,11 +135,12 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 		},
 		TracerProvider: a.tracer,
 	})
+	a.server.SetTenants(lives...)
+	a.tenantMetrics(nil, tenants)
 	a.admin = gateway.NewAdmin(gateway.AdminOptions{Token: cfg.Admin.Token, Readiness: a.readiness})
 	a.admin.Handle("GET /metrics", a.metrics.Handler())
 	a.admin.Handle("GET /admin/translations", a.admin.RequireToken(a.translog.Handler()))
 	a.admin.Handle("GET /admin/reconcile", a.admin.RequireToken(a.reconcileHandler()))
-	a.metrics.SetPortalQueue(func() int { return a.portalClient().InFlight() }, func() int { return a.portalClient().Waiting() })
 	a.metrics.SetConfigVersion(a.version.Load())
 	return a, nil
 }
@@ -181,17 +182,53 @@ func translogConfig(cfg *config.Config) translog.Config {
 		Reads: t.Reads, Redaction: p}
 }
 
-func (a *App) portalClient() *upstream.Client {
+// portalClient returns the portal client of a tenant in force; nil when there is no such tenant.
+func (a *App) portalClient(tenant string) *upstream.Client {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.client
+	if t := a.tenants[tenant]; t != nil {
+		return t.client
+	}
+	return nil
 }
 
-// onPortalCall records every portal call attempt in the request's translation record and in metrics.
-func (a *App) onPortalCall(ctx context.Context, info upstream.CallInfo) {
-	a.metrics.ObservePortalCall(info.Op, info.Status, info.Duration)
+// tenantMetrics sets up the per-tenant gauges of the tenants in now and drops those of the tenants of
+// before that are gone.
+func (a *App) tenantMetrics(before, now map[string]*tenantSetup) {
+	for name := range before {
+		if now[name] == nil {
+			a.metrics.RemoveTenant(name)
+		}
+	}
+	for name, t := range now {
+		if before[name] != nil && before[name].client == t.client {
+			continue
+		}
+		a.metrics.SetBreakerState(name, t.client.BreakerState())
+		a.metrics.SetPortalQueue(name, func() int {
+			if c := a.portalClient(name); c != nil {
+				return c.InFlight()
+			}
+			return 0
+		}, func() int {
+			if c := a.portalClient(name); c != nil {
+				return c.Waiting()
+			}
+			return 0
+		})
+	}
+}
+
+// onPortalCall returns the hook that records every portal call attempt of tenant in the request's
+// translation record and in metrics.
+func (a *App) onPortalCall(tenant string) func(ctx context.Context, info upstream.CallInfo) {
+	return func(ctx context.Context, info upstream.CallInfo) { a.portalCall(ctx, tenant, info) }
+}
+
+func (a *App) portalCall(ctx context.Context, tenant string, info upstream.CallInfo) {
+	a.metrics.ObservePortalCall(tenant, info.Op, info.Status, info.Duration)
 	if info.Attempt > 1 {
-		a.metrics.PortalRetry(info.Op)
+		a.metrics.PortalRetry(tenant, info.Op)
 	}
 	if info.Op == upstream.OpToken {
 		return
@@ -204,76 +241,130 @@ func (a *App) onPortalCall(ctx context.Context, info upstream.CallInfo) {
 	translog.AddCall(ctx, call)
 }
 
-// onBreakerChange is called by the portal client's breaker (under its lock: keep it quick).
-func (a *App) onBreakerChange(from, to string) {
-	a.metrics.BreakerTransition(from, to)
-	a.metrics.SetBreakerState(to)
-	a.logger.Warn("portal circuit breaker changed state", zap.String("from", from), zap.String("to", to))
+// onBreakerChange returns the hook tenant's portal client's breaker calls (under its lock: keep it
+// quick).
+func (a *App) onBreakerChange(tenant string) func(from, to string) {
+	return func(from, to string) {
+		a.metrics.BreakerTransition(tenant, from, to)
+		a.logger.Warn("portal circuit breaker changed state", zap.String("tenant", tenant), zap.String("from", from), zap.String("to", to))
+	}
 }
 
-// buildLive builds the parts of the gateway that a reload replaces: the portal client and mapping.
-func (a *App) buildLive(cfg *config.Config, version int64) (*gateway.Live, *upstream.Client, error) {
-	mapping, err := translator.NewMapping(cfg.Mapping)
-	if err != nil {
-		return nil, nil, err
-	}
+// tenantSetup is what the App keeps of one tenant between reloads: its configuration, its portal
+// client (kept by a reload that leaves the tenant's upstream block as it was) and its store view (kept
+// as long as the tenant exists, with its in-process id cache).
+type tenantSetup struct {
+	cfg    config.Tenant
+	client *upstream.Client
+	store  *store.Store
+}
+
+// buildTenants builds the live setup of every tenant of cfg. A tenant of old whose upstream block is
+// unchanged keeps its portal client; fresh lists the clients built anew (to close if the caller gives
+// up). On error every client built here is closed.
+func (a *App) buildTenants(cfg *config.Config, version int64, old map[string]*tenantSetup) (lives []*gateway.Live, tenants map[string]*tenantSetup, fresh []*upstream.Client, err error) {
 	var trusted []*net.IPNet
 	for _, p := range cfg.Server.TrustedProxies {
 		n, err := config.ParseTrustedProxy(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		trusted = append(trusted, n)
 	}
-	opts := upstream.Options{
-		Logger:          a.logger.With(zap.String("component", "upstream")),
-		OnCall:          a.onPortalCall,
-		OnBreakerChange: a.onBreakerChange,
-		TracerProvider:  a.tracer,
+	defer func() {
+		if err != nil {
+			for _, c := range fresh {
+				c.Close()
+			}
+		}
+	}()
+	tenants = map[string]*tenantSetup{}
+	for _, t := range cfg.AllTenants() {
+		mapping, err := translator.NewMapping(t.Mapping)
+		if err != nil {
+			return nil, nil, fresh, fmt.Errorf("tenant %s: %w", t.Name, err)
+		}
+		ts := &tenantSetup{cfg: t}
+		if prev := old[t.Name]; prev != nil {
+			ts.store = prev.store
+			if reflect.DeepEqual(prev.cfg.Upstream, t.Upstream) {
+				ts.client = prev.client
+			}
+		}
+		if ts.store == nil {
+			ts.store = store.New(store.ForTenant(a.kv, t.Name), store.Options{MappingTTL: cfg.Store.Redis.MappingTTL})
+		}
+		if ts.client == nil {
+			opts := upstream.Options{
+				Logger:          a.logger.With(zap.String("component", "upstream"), zap.String("tenant", t.Name)),
+				OnCall:          a.onPortalCall(t.Name),
+				OnBreakerChange: a.onBreakerChange(t.Name),
+				TracerProvider:  a.tracer,
+			}
+			// The fleet-wide bound (one Redis semaphore) is the default tenant's portal's.
+			if t.Name == config.DefaultTenant && t.Upstream.GlobalMaxInFlight > 0 && a.slots != nil {
+				opts.Slots = a.slots
+			}
+			ts.client, err = upstream.New(wiring.UpstreamConfig(t.Upstream), opts)
+			if err != nil {
+				return nil, nil, fresh, fmt.Errorf("tenant %s: %w", t.Name, err)
+			}
+			fresh = append(fresh, ts.client)
+		}
+		tenants[t.Name] = ts
+		lives = append(lives, &gateway.Live{
+			Tenant:      t.Name,
+			Store:       ts.store,
+			Users:       ts.client,
+			Groups:      ts.client,
+			Switches:    ts.client,
+			Mapping:     mapping,
+			PublicURL:   cfg.Server.PublicURL,
+			DryRun:      t.DryRun,
+			OnDelete:    t.Deprovision.OnDelete,
+			PatchStatus: cfg.Server.PatchStatus,
+			Limits: gateway.Limits{
+				MaxBodyBytes:  t.Limits.MaxBodyBytes,
+				MaxPageSize:   t.Limits.MaxPageSize,
+				MaxScan:       t.Limits.MaxScan,
+				MaxOperations: t.Limits.MaxOperations,
+				MaxMembers:    t.Limits.MaxMembersPerRequest,
+			},
+			Version:        version,
+			TrustedProxies: trusted,
+		})
 	}
-	if cfg.Upstream.GlobalMaxInFlight > 0 && a.slots != nil {
-		opts.Slots = a.slots
-	}
-	client, err := upstream.New(wiring.UpstreamConfig(cfg.Upstream), opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &gateway.Live{
-		Users:       client,
-		Groups:      client,
-		Switches:    client,
-		Mapping:     mapping,
-		PublicURL:   cfg.Server.PublicURL,
-		DryRun:      cfg.DryRun,
-		OnDelete:    cfg.Deprovision.OnDelete,
-		PatchStatus: cfg.Server.PatchStatus,
-		Limits: gateway.Limits{
-			MaxBodyBytes:  cfg.Limits.MaxBodyBytes,
-			MaxPageSize:   cfg.Limits.MaxPageSize,
-			MaxScan:       cfg.Limits.MaxScan,
-			MaxOperations: cfg.Limits.MaxOperations,
-			MaxMembers:    cfg.Limits.MaxMembersPerRequest,
-		},
-		Version:        version,
-		TrustedProxies: trusted,
-	}, client, nil
+	return lives, tenants, fresh, nil
 }
 
+// scimTokens are the SCIM tokens of every tenant, each naming its tenant.
 func scimTokens(cfg *config.Config) []gateway.Token {
-	out := make([]gateway.Token, 0, len(cfg.Server.Tokens))
-	for _, t := range cfg.Server.Tokens {
-		out = append(out, gateway.Token{Name: t.Name, Value: t.Value})
+	var out []gateway.Token
+	for _, tn := range cfg.AllTenants() {
+		for _, t := range tn.Tokens {
+			out = append(out, gateway.Token{Name: t.Name, Value: t.Value, Tenant: tn.Name})
+		}
 	}
 	return out
 }
 
-// readiness is the detail of /readyz.
+// readiness is the detail of /readyz: the default tenant's breaker, and with tenants configured each
+// tenant's.
 func (a *App) readiness() gateway.Readiness {
-	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load(), Breaker: a.portalClient().BreakerState(), GlobalBound: "off"}
+	a.mu.Lock()
+	tenants := a.tenants
+	a.mu.Unlock()
+	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load(), Breaker: tenants[config.DefaultTenant].client.BreakerState(), GlobalBound: "off"}
 	if a.slots != nil && a.slots.Limit() > 0 {
 		r.GlobalBound = "enforced"
 		if a.slots.Degraded() {
 			r.GlobalBound = "degraded"
+		}
+	}
+	if len(tenants) > 1 {
+		r.Tenants = map[string]gateway.TenantReadiness{}
+		for name, t := range tenants {
+			r.Tenants[name] = gateway.TenantReadiness{Breaker: t.client.BreakerState()}
 		}
 	}
 	if rs, ok := a.kv.(*store.Redis); ok {
@@ -374,14 +465,16 @@ func (a *App) Reload() {
 // when the file is saved again).
 func (a *App) reload(cfg *config.Config, version int64) error {
 	a.mu.Lock()
-	old, oldClient := a.cfg, a.client
+	old, oldTenants := a.cfg, a.tenants
 	a.mu.Unlock()
-	live, client, err := a.buildLive(cfg, version)
+	lives, tenants, fresh, err := a.buildTenants(cfg, version, oldTenants)
 	if err != nil {
 		return err
 	}
 	if err := a.translog.SetConfig(translogConfig(cfg)); err != nil {
-		client.Close()
+		for _, c := range fresh {
+			c.Close()
+		}
 		return err
 	}
 	for _, key := range config.LiveChanges(old, cfg) {
@@ -395,14 +488,20 @@ func (a *App) reload(cfg *config.Config, version int64) error {
 	if a.slots != nil {
 		a.slots.SetLimit(cfg.Upstream.GlobalMaxInFlight)
 	}
-	a.server.SetLive(live)
+	a.server.SetTenants(lives...)
 	a.mu.Lock()
-	a.cfg, a.client = cfg, client
+	a.cfg, a.tenants = cfg, tenants
 	a.mu.Unlock()
+	a.tenantMetrics(oldTenants, tenants)
 	// The version moves last: whoever sees it (readiness, metrics) sees the new set in force.
 	a.version.Store(version)
-	// The old client's idle connections go once its requests have had time to finish.
-	time.AfterFunc(old.Upstream.Timeout*2, oldClient.Close)
+	// The idle connections of the clients no tenant uses any more go once their requests have had time
+	// to finish.
+	for name, t := range oldTenants {
+		if n := tenants[name]; n == nil || n.client != t.client {
+			time.AfterFunc(t.cfg.Upstream.Timeout*2, t.client.Close)
+		}
+	}
 	a.metrics.ConfigReload(true)
 	a.metrics.SetConfigVersion(version)
 	a.logger.Info("configuration reloaded", zap.Int64("version", version))
@@ -463,7 +562,11 @@ func (a *App) Close() {
 			_ = a.watcher.Close()
 		}
 		a.closeStore()
-		a.portalClient().Close()
+		a.mu.Lock()
+		for _, t := range a.tenants {
+			t.client.Close()
+		}
+		a.mu.Unlock()
 		if a.tracing != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if err := a.tracing.Shutdown(ctx); err != nil {

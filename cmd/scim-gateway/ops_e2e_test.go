@@ -247,13 +247,13 @@ func TestAdminTranslationsAndMetrics(t *testing.T) {
 
 	_, m := e.admin("/metrics", "")
 	for _, want := range []string{
-		`scimgw_scim_requests_total{method="POST",route="/scim/v2/Users",status="201"} 1`,
-		`scimgw_scim_requests_total{method="POST",route="/scim/v2/Users",status="409"} 1`,
-		`scimgw_portal_calls_total{op="createUser",status="201"} 1`,
-		`scimgw_creates_total{outcome="created",resource="User"} 1`,
-		`scimgw_creates_total{outcome="conflict",resource="User"} 1`,
-		`scimgw_translations_total{op="create",outcome="created"} 1`,
-		`scimgw_breaker_state 0`,
+		`scimgw_scim_requests_total{method="POST",route="/scim/v2/Users",status="201",tenant="default"} 1`,
+		`scimgw_scim_requests_total{method="POST",route="/scim/v2/Users",status="409",tenant="default"} 1`,
+		`scimgw_portal_calls_total{op="createUser",status="201",tenant="default"} 1`,
+		`scimgw_creates_total{outcome="created",resource="User",tenant="default"} 1`,
+		`scimgw_creates_total{outcome="conflict",resource="User",tenant="default"} 1`,
+		`scimgw_translations_total{op="create",outcome="created",tenant="default"} 1`,
+		`scimgw_breaker_state{tenant="default"} 0`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,21 +40,21 @@ const (
 const reconcileRedisTimeout = 5 * time.Second
 
 // defaultTenant is the tenant of the top-level configuration.
-const defaultTenant = "default"
+const defaultTenant = config.DefaultTenant
 
-// checkTenant refuses a tenant name the configuration does not have: only the default tenant (the
-// top-level keys) exists so far.
-func checkTenant(name string) error {
-	if name != defaultTenant {
-		return fmt.Errorf("unknown tenant %q: this configuration has only the tenant %q", name, defaultTenant)
+// checkTenant refuses a tenant name the configuration does not have, naming those it has.
+func checkTenant(cfg *config.Config, name string) (config.Tenant, error) {
+	t, ok := cfg.Tenant(name)
+	if !ok {
+		return t, fmt.Errorf("unknown tenant %q: this configuration has the tenants %s", name, strings.Join(cfg.TenantNames(), ", "))
 	}
-	return nil
+	return t, nil
 }
 
-// reconcileOptions returns the options of a run for tenant over the portal client and store backend
-// given. Only the default tenant exists so far; any other name is an error.
+// reconcileOptions returns the options of a run for tenant over its portal client and the store
+// backend given (read in the tenant's namespace).
 func reconcileOptions(cfg *config.Config, tenant string, client *upstream.Client, kv store.KV) (reconcile.Options, error) {
-	if err := checkTenant(tenant); err != nil {
+	if _, err := checkTenant(cfg, tenant); err != nil {
 		return reconcile.Options{}, err
 	}
 	name := "Redis"
@@ -62,10 +63,10 @@ func reconcileOptions(cfg *config.Config, tenant string, client *upstream.Client
 	}
 	return reconcile.Options{
 		Portal:    client,
-		Store:     store.New(kv, store.Options{LocalIDs: -1}),
+		Store:     store.New(store.ForTenant(kv, tenant), store.Options{LocalIDs: -1}),
 		Tenant:    tenant,
 		StoreName: name,
-		KeyPrefix: cfg.Store.Redis.KeyPrefix,
+		KeyPrefix: cfg.Store.Redis.KeyPrefix + store.TenantNamespace(tenant),
 	}, nil
 }
 
@@ -100,13 +101,14 @@ func reconcileCmd(args, environ []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("invalid configuration:\n%v", err)
 	}
-	if err := checkTenant(*tenant); err != nil {
+	tn, err := checkTenant(cfg, *tenant)
+	if err != nil {
 		return fail("%v", err)
 	}
 	if cfg.Store.Redis.URL == "" && len(cfg.Store.Redis.Addrs) == 0 {
 		return fail("no Redis configured (store.redis): the gateway's store lives inside the serving process; use GET /admin/reconcile on its admin port")
 	}
-	client, err := upstream.New(wiring.UpstreamConfig(cfg.Upstream), upstream.Options{})
+	client, err := upstream.New(wiring.UpstreamConfig(tn.Upstream), upstream.Options{})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -180,9 +182,13 @@ func (a *App) reconcileHandler() *reconcile.Handler {
 	return reconcile.NewHandler(reconcile.HandlerOptions{
 		Options: func(tenant string) (reconcile.Options, error) {
 			a.mu.Lock()
-			cfg, client := a.cfg, a.client
+			cfg, t := a.cfg, a.tenants[tenant]
 			a.mu.Unlock()
-			return reconcileOptions(cfg, tenant, client, a.kv)
+			if t == nil {
+				_, err := checkTenant(cfg, tenant)
+				return reconcile.Options{}, err
+			}
+			return reconcileOptions(cfg, tenant, t.client, a.kv)
 		},
 		Observe: func(rep *reconcile.Report, err error) {
 			if err != nil {

@@ -79,7 +79,7 @@ type Metrics struct {
 	portalCalls    *prometheus.CounterVec
 	portalDuration *prometheus.HistogramVec
 	portalRetries  *prometheus.CounterVec
-	breakerState   prometheus.Gauge
+	breakerState   *prometheus.GaugeVec
 	breakerTrans   *prometheus.CounterVec
 	cacheHits      *prometheus.CounterVec
 	cacheMisses    *prometheus.CounterVec
@@ -91,7 +91,8 @@ type Metrics struct {
 	configVersion  prometheus.Gauge
 	reconcile      *reconcileMetrics
 
-	portalQueue atomic.Pointer[[2]func() int] // in flight, waiting
+	queueMu     sync.Mutex
+	portalQueue map[string][2]func() int // by tenant: in flight, waiting
 	global      atomic.Pointer[GlobalSlots]
 	globalWait  *prometheus.HistogramVec
 }
@@ -102,42 +103,41 @@ type Metrics struct {
 func New() *Metrics {
 	m := &Metrics{
 		scimRequests: counterVec(Namespace+"scim_requests_total",
-			"SCIM requests answered, by route template, method and status.", "route", "method", "status"),
+			"SCIM requests answered, by tenant, route template, method and status.", "tenant", "route", "method", "status"),
 		scimDuration: durationHistogram(Namespace+"scim_request_duration_seconds",
-			"Time to answer a SCIM request, by route template and method.", "route", "method"),
+			"Time to answer a SCIM request, by tenant, route template and method.", "tenant", "route", "method"),
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: Namespace + "scim_auth_failures_total",
 			Help: "SCIM requests refused for a missing or unknown bearer token."}),
 		portalCalls: counterVec(Namespace+"portal_calls_total",
-			`Portal calls (each attempt), by operation and HTTP status ("error": no answer).`, "op", "status"),
+			`Portal calls (each attempt), by tenant, operation and HTTP status ("error": no answer).`, "tenant", "op", "status"),
 		portalDuration: durationHistogram(Namespace+"portal_call_duration_seconds",
-			"Duration of a portal call attempt, by operation.", "op"),
+			"Duration of a portal call attempt, by tenant and operation.", "tenant", "op"),
 		portalRetries: counterVec(Namespace+"portal_retries_total",
-			"Portal call attempts after the first, by operation.", "op"),
-		breakerState: prometheus.NewGauge(prometheus.GaugeOpts{Name: Namespace + "breaker_state",
-			Help: "Portal circuit breaker state: 0 closed, 1 half-open, 2 open."}),
+			"Portal call attempts after the first, by tenant and operation.", "tenant", "op"),
+		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: Namespace + "breaker_state",
+			Help: "Portal circuit breaker state, by tenant: 0 closed, 1 half-open, 2 open."}, []string{"tenant"}),
 		breakerTrans: counterVec(Namespace+"breaker_transitions_total",
-			"Portal circuit breaker state changes, by state left and state entered.", "from", "to"),
+			"Portal circuit breaker state changes, by tenant, state left and state entered.", "tenant", "from", "to"),
 		cacheHits: counterVec(Namespace+"cache_hits_total",
-			"Store lookups answered from the cache, by kind.", "kind"),
+			"Store lookups answered from the cache, by tenant and kind.", "tenant", "kind"),
 		cacheMisses: counterVec(Namespace+"cache_misses_total",
-			"Store lookups the cache could not answer, by kind.", "kind"),
+			"Store lookups the cache could not answer, by tenant and kind.", "tenant", "kind"),
 		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: Namespace + "redis_errors_total",
 			Help: "Redis commands that failed."}),
 		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: Namespace + "redis_up",
 			Help: "Whether Redis answers: 1 up, 0 down. Absent when the gateway uses the in-memory store."}),
 		creates: counterVec(Namespace+"creates_total",
-			"SCIM creates, by resource type and outcome (created, replayed, conflict, restored).", "resource", "outcome"),
+			"SCIM creates, by tenant, resource type and outcome (created, replayed, conflict, restored).", "tenant", "resource", "outcome"),
 		translations: counterVec(Namespace+"translations_total",
-			"Translation records, by SCIM operation and outcome.", "op", "outcome"),
+			"Translation records, by tenant, SCIM operation and outcome.", "tenant", "op", "outcome"),
 		reloads: counterVec(Namespace+"config_reloads_total",
 			"Configuration reloads, by result (ok, invalid).", "result"),
 		configVersion: prometheus.NewGauge(prometheus.GaugeOpts{Name: Namespace + "config_version",
 			Help: "Version of the configuration in force (1 at start, one more per applied reload)."}),
 	}
-	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: Namespace + "portal_in_flight",
-		Help: "Portal calls in progress."}, m.queueGauge(0))
-	waiting := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: Namespace + "portal_waiting",
-		Help: "Portal calls waiting for a concurrency slot."}, m.queueGauge(1))
+	queue := &queueCollector{m: m,
+		inFlight: prometheus.NewDesc(Namespace+"portal_in_flight", "Portal calls in progress, by tenant.", []string{"tenant"}, nil),
+		waiting:  prometheus.NewDesc(Namespace+"portal_waiting", "Portal calls waiting for a concurrency slot, by tenant.", []string{"tenant"}, nil)}
 
 	for _, res := range []string{ReloadOK, ReloadInvalid} {
 		m.reloads.WithLabelValues(res)
@@ -148,7 +148,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.scimRequests, m.scimDuration, m.authFailures,
-		m.portalCalls, m.portalDuration, m.portalRetries, inFlight, waiting,
+		m.portalCalls, m.portalDuration, m.portalRetries, queue,
 		m.breakerState, m.breakerTrans,
 		m.cacheHits, m.cacheMisses, m.redisErrors,
 		m.creates, m.translations, m.reloads, m.configVersion,
@@ -174,74 +174,107 @@ func durationHistogram(name, help string, labels ...string) *prometheus.Histogra
 // when the scraper accepts it.
 func (m *Metrics) Handler() http.Handler { return m.handler }
 
-// ObserveSCIM records one answered SCIM request: route is the route template ("/scim/v2/Users/:id";
-// "" for a request no route matched), method the HTTP method, status the status answered, d the time
-// to answer.
-func (m *Metrics) ObserveSCIM(route, method string, status int, d time.Duration) {
+// DefaultTenant is the tenant label of the top-level configuration's tenant.
+const DefaultTenant = "default"
+
+// ObserveSCIM records one answered SCIM request of tenant ("" when none was authenticated): route is
+// the route template ("/scim/v2/Users/:id"; "" for a request no route matched), method the HTTP
+// method, status the status answered, d the time to answer.
+func (m *Metrics) ObserveSCIM(tenant, route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = RouteUnmatched
 	}
 	if !knownMethods[method] {
 		method = "OTHER"
 	}
-	m.scimRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.scimDuration.WithLabelValues(route, method).Observe(d.Seconds())
+	m.scimRequests.WithLabelValues(tenant, route, method, strconv.Itoa(status)).Inc()
+	m.scimDuration.WithLabelValues(tenant, route, method).Observe(d.Seconds())
 }
 
 // SCIMAuthFailure counts a SCIM request refused for its bearer token.
 func (m *Metrics) SCIMAuthFailure() { m.authFailures.Inc() }
 
-// ObservePortalCall records one portal call attempt: op is the portal operation (createUser, ...),
-// status the portal's HTTP status or 0 when no answer came (counted as "error"), d its duration.
-func (m *Metrics) ObservePortalCall(op string, status int, d time.Duration) {
+// ObservePortalCall records one portal call attempt of tenant: op is the portal operation (createUser,
+// ...), status the portal's HTTP status or 0 when no answer came (counted as "error"), d its duration.
+func (m *Metrics) ObservePortalCall(tenant, op string, status int, d time.Duration) {
 	s := StatusError
 	if status > 0 {
 		s = strconv.Itoa(status)
 	}
-	m.portalCalls.WithLabelValues(op, s).Inc()
-	m.portalDuration.WithLabelValues(op).Observe(d.Seconds())
+	m.portalCalls.WithLabelValues(tenant, op, s).Inc()
+	m.portalDuration.WithLabelValues(tenant, op).Observe(d.Seconds())
 }
 
-// PortalRetry counts one retried attempt of portal operation op.
-func (m *Metrics) PortalRetry(op string) { m.portalRetries.WithLabelValues(op).Inc() }
+// PortalRetry counts one retried attempt of portal operation op of tenant.
+func (m *Metrics) PortalRetry(tenant, op string) { m.portalRetries.WithLabelValues(tenant, op).Inc() }
 
-// BreakerTransition records a breaker state change (BreakerClosed, BreakerHalfOpen, BreakerOpen, as
-// gobreaker's State.String() names them) and sets scimgw_breaker_state to the state entered.
-func (m *Metrics) BreakerTransition(from, to string) {
-	m.breakerTrans.WithLabelValues(from, to).Inc()
-	m.SetBreakerState(to)
+// BreakerTransition records a breaker state change of tenant's portal (BreakerClosed,
+// BreakerHalfOpen, BreakerOpen, as gobreaker's State.String() names them) and sets
+// scimgw_breaker_state to the state entered.
+func (m *Metrics) BreakerTransition(tenant, from, to string) {
+	m.breakerTrans.WithLabelValues(tenant, from, to).Inc()
+	m.SetBreakerState(tenant, to)
 }
 
-// SetBreakerState sets scimgw_breaker_state; an unknown state name is ignored.
-func (m *Metrics) SetBreakerState(state string) {
+// SetBreakerState sets scimgw_breaker_state of tenant; an unknown state name is ignored.
+func (m *Metrics) SetBreakerState(tenant, state string) {
 	if v, ok := breakerValues[state]; ok {
-		m.breakerState.Set(v)
+		m.breakerState.WithLabelValues(tenant).Set(v)
 	}
 }
 
-// SetPortalQueue makes scimgw_portal_in_flight and scimgw_portal_waiting report what inFlight and
-// waiting return at each scrape (the portal client's concurrency bound). Until it is called both
-// report 0.
-func (m *Metrics) SetPortalQueue(inFlight, waiting func() int) {
-	m.portalQueue.Store(&[2]func() int{inFlight, waiting})
+// SetPortalQueue makes scimgw_portal_in_flight and scimgw_portal_waiting of tenant report what
+// inFlight and waiting return at each scrape (the portal client's concurrency bound). A tenant that
+// was never set has no series.
+func (m *Metrics) SetPortalQueue(tenant string, inFlight, waiting func() int) {
+	m.queueMu.Lock()
+	defer m.queueMu.Unlock()
+	if m.portalQueue == nil {
+		m.portalQueue = map[string][2]func() int{}
+	}
+	m.portalQueue[tenant] = [2]func() int{inFlight, waiting}
 }
 
-// queueGauge returns the function of the portal queue gauge i (0 in flight, 1 waiting), read at
-// each scrape.
-func (m *Metrics) queueGauge(i int) func() float64 {
-	return func() float64 {
-		if fns := m.portalQueue.Load(); fns != nil && fns[i] != nil {
-			return float64(fns[i]())
+// RemoveTenant drops the gauges of a tenant that a reload removed (its portal queue and breaker state);
+// its counters stay, as counters do.
+func (m *Metrics) RemoveTenant(tenant string) {
+	m.queueMu.Lock()
+	delete(m.portalQueue, tenant)
+	m.queueMu.Unlock()
+	m.breakerState.DeleteLabelValues(tenant)
+}
+
+// queueCollector reports the portal queue gauges of every tenant, read at each scrape.
+type queueCollector struct {
+	m                 *Metrics
+	inFlight, waiting *prometheus.Desc
+}
+
+func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- q.inFlight; ch <- q.waiting }
+
+func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	q.m.queueMu.Lock()
+	fns := make(map[string][2]func() int, len(q.m.portalQueue))
+	for t, f := range q.m.portalQueue {
+		fns[t] = f
+	}
+	q.m.queueMu.Unlock()
+	for t, f := range fns {
+		for i, d := range []*prometheus.Desc{q.inFlight, q.waiting} {
+			v := 0.0
+			if f[i] != nil {
+				v = float64(f[i]())
+			}
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, t)
 		}
-		return 0
 	}
 }
 
-// CacheHit counts a store lookup of kind (CacheUserID, ...) answered from the cache.
-func (m *Metrics) CacheHit(kind string) { m.cacheHits.WithLabelValues(kind).Inc() }
+// CacheHit counts a store lookup of kind (CacheUserID, ...) of tenant answered from the cache.
+func (m *Metrics) CacheHit(tenant, kind string) { m.cacheHits.WithLabelValues(tenant, kind).Inc() }
 
-// CacheMiss counts a store lookup of kind the cache could not answer.
-func (m *Metrics) CacheMiss(kind string) { m.cacheMisses.WithLabelValues(kind).Inc() }
+// CacheMiss counts a store lookup of kind of tenant the cache could not answer.
+func (m *Metrics) CacheMiss(tenant, kind string) { m.cacheMisses.WithLabelValues(tenant, kind).Inc() }
 
 // RedisError counts a failed Redis command.
 func (m *Metrics) RedisError() { m.redisErrors.Inc() }
@@ -257,14 +290,16 @@ func (m *Metrics) SetRedisUp(up bool) {
 	m.redisUp.Set(v)
 }
 
-// CreateOutcome counts a SCIM create of resource ("User", "Group") by outcome (created, replayed,
-// conflict, restored).
-func (m *Metrics) CreateOutcome(resource, outcome string) {
-	m.creates.WithLabelValues(resource, outcome).Inc()
+// CreateOutcome counts a SCIM create of tenant of resource ("User", "Group") by outcome (created,
+// replayed, conflict, restored).
+func (m *Metrics) CreateOutcome(tenant, resource, outcome string) {
+	m.creates.WithLabelValues(tenant, resource, outcome).Inc()
 }
 
-// Translation counts a translation record by SCIM operation and outcome.
-func (m *Metrics) Translation(op, outcome string) { m.translations.WithLabelValues(op, outcome).Inc() }
+// Translation counts a translation record of tenant by SCIM operation and outcome.
+func (m *Metrics) Translation(tenant, op, outcome string) {
+	m.translations.WithLabelValues(tenant, op, outcome).Inc()
+}
 
 // ConfigReload counts a configuration reload: ok when it was applied, otherwise invalid (the old
 // configuration stays).

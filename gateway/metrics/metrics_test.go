@@ -102,69 +102,69 @@ func (e exposition) want(t *testing.T, series string, v float64) {
 
 func TestMetricsRecorded(t *testing.T) {
 	m := metrics.New()
-	m.ObserveSCIM("/scim/v2/Users/:id", http.MethodGet, 200, 3*time.Millisecond)
-	m.ObserveSCIM("/scim/v2/Users/:id", http.MethodGet, 200, 40*time.Millisecond)
-	m.ObserveSCIM("/scim/v2/Users/:id", http.MethodGet, 404, 2*time.Second)
-	m.ObserveSCIM("/scim/v2/Users", http.MethodPost, 201, 100*time.Millisecond)
-	m.ObserveSCIM("", "BREW", 404, time.Millisecond)
+	m.ObserveSCIM("default", "/scim/v2/Users/:id", http.MethodGet, 200, 3*time.Millisecond)
+	m.ObserveSCIM("default", "/scim/v2/Users/:id", http.MethodGet, 200, 40*time.Millisecond)
+	m.ObserveSCIM("default", "/scim/v2/Users/:id", http.MethodGet, 404, 2*time.Second)
+	m.ObserveSCIM("default", "/scim/v2/Users", http.MethodPost, 201, 100*time.Millisecond)
+	m.ObserveSCIM("default", "", "BREW", 404, time.Millisecond)
 	m.SCIMAuthFailure()
 	m.SCIMAuthFailure()
-	m.ObservePortalCall("createUser", 201, 90*time.Millisecond)
-	m.ObservePortalCall("getUser", 200, 5*time.Millisecond)
-	m.ObservePortalCall("getUser", 0, 10*time.Second)
-	m.PortalRetry("getUser")
-	m.BreakerTransition(metrics.BreakerClosed, metrics.BreakerOpen)
-	m.BreakerTransition(metrics.BreakerOpen, metrics.BreakerHalfOpen)
-	m.CacheHit(metrics.CacheUserID)
-	m.CacheHit(metrics.CacheUserID)
-	m.CacheMiss(metrics.CacheUserLogin)
+	m.ObservePortalCall("default", "createUser", 201, 90*time.Millisecond)
+	m.ObservePortalCall("default", "getUser", 200, 5*time.Millisecond)
+	m.ObservePortalCall("default", "getUser", 0, 10*time.Second)
+	m.PortalRetry("default", "getUser")
+	m.BreakerTransition("default", metrics.BreakerClosed, metrics.BreakerOpen)
+	m.BreakerTransition("default", metrics.BreakerOpen, metrics.BreakerHalfOpen)
+	m.CacheHit("default", metrics.CacheUserID)
+	m.CacheHit("default", metrics.CacheUserID)
+	m.CacheMiss("default", metrics.CacheUserLogin)
 	m.RedisError()
 	m.SetRedisUp(false)
-	m.CreateOutcome("User", "created")
-	m.CreateOutcome("User", "replayed")
-	m.Translation("create", "created")
+	m.CreateOutcome("default", "User", "created")
+	m.CreateOutcome("default", "User", "replayed")
+	m.Translation("default", "create", "created")
 	m.ConfigReload(true)
 	m.ConfigReload(false)
 	m.ConfigReload(false)
 	m.SetConfigVersion(7)
-	m.SetPortalQueue(func() int { return 3 }, func() int { return 5 })
+	m.SetPortalQueue("default", func() int { return 3 }, func() int { return 5 })
 
 	e := scrape(t, m)
 	checks := []struct {
 		series string
 		v      float64
 	}{
-		{`scimgw_scim_requests_total{method="GET",route="/scim/v2/Users/:id",status="200"}`, 2},
-		{`scimgw_scim_requests_total{method="GET",route="/scim/v2/Users/:id",status="404"}`, 1},
-		{`scimgw_scim_requests_total{method="POST",route="/scim/v2/Users",status="201"}`, 1},
-		{`scimgw_scim_requests_total{method="OTHER",route="unmatched",status="404"}`, 1},
-		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",le="0.001"}`, 0},
-		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",le="0.005"}`, 1},
-		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",le="0.05"}`, 2},
-		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",le="2.5"}`, 3},
-		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",le="+Inf"}`, 3},
-		{`scimgw_scim_request_duration_seconds_count{method="GET",route="/scim/v2/Users/:id"}`, 3},
-		{`scimgw_scim_request_duration_seconds_sum{method="GET",route="/scim/v2/Users/:id"}`, 2.043},
+		{`scimgw_scim_requests_total{method="GET",route="/scim/v2/Users/:id",status="200",tenant="default"}`, 2},
+		{`scimgw_scim_requests_total{method="GET",route="/scim/v2/Users/:id",status="404",tenant="default"}`, 1},
+		{`scimgw_scim_requests_total{method="POST",route="/scim/v2/Users",status="201",tenant="default"}`, 1},
+		{`scimgw_scim_requests_total{method="OTHER",route="unmatched",status="404",tenant="default"}`, 1},
+		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",tenant="default",le="0.001"}`, 0},
+		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",tenant="default",le="0.005"}`, 1},
+		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",tenant="default",le="0.05"}`, 2},
+		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",tenant="default",le="2.5"}`, 3},
+		{`scimgw_scim_request_duration_seconds_bucket{method="GET",route="/scim/v2/Users/:id",tenant="default",le="+Inf"}`, 3},
+		{`scimgw_scim_request_duration_seconds_count{method="GET",route="/scim/v2/Users/:id",tenant="default"}`, 3},
+		{`scimgw_scim_request_duration_seconds_sum{method="GET",route="/scim/v2/Users/:id",tenant="default"}`, 2.043},
 		{`scimgw_scim_auth_failures_total`, 2},
-		{`scimgw_portal_calls_total{op="createUser",status="201"}`, 1},
-		{`scimgw_portal_calls_total{op="getUser",status="200"}`, 1},
-		{`scimgw_portal_calls_total{op="getUser",status="error"}`, 1},
-		{`scimgw_portal_call_duration_seconds_bucket{op="getUser",le="10"}`, 2},
-		{`scimgw_portal_call_duration_seconds_bucket{op="getUser",le="5"}`, 1},
-		{`scimgw_portal_call_duration_seconds_count{op="createUser"}`, 1},
-		{`scimgw_portal_retries_total{op="getUser"}`, 1},
-		{`scimgw_breaker_state`, 1},
-		{`scimgw_breaker_transitions_total{from="closed",to="open"}`, 1},
-		{`scimgw_breaker_transitions_total{from="open",to="half-open"}`, 1},
-		{`scimgw_portal_in_flight`, 3},
-		{`scimgw_portal_waiting`, 5},
-		{`scimgw_cache_hits_total{kind="user_id"}`, 2},
-		{`scimgw_cache_misses_total{kind="user_login"}`, 1},
+		{`scimgw_portal_calls_total{op="createUser",status="201",tenant="default"}`, 1},
+		{`scimgw_portal_calls_total{op="getUser",status="200",tenant="default"}`, 1},
+		{`scimgw_portal_calls_total{op="getUser",status="error",tenant="default"}`, 1},
+		{`scimgw_portal_call_duration_seconds_bucket{op="getUser",tenant="default",le="10"}`, 2},
+		{`scimgw_portal_call_duration_seconds_bucket{op="getUser",tenant="default",le="5"}`, 1},
+		{`scimgw_portal_call_duration_seconds_count{op="createUser",tenant="default"}`, 1},
+		{`scimgw_portal_retries_total{op="getUser",tenant="default"}`, 1},
+		{`scimgw_breaker_state{tenant="default"}`, 1},
+		{`scimgw_breaker_transitions_total{from="closed",tenant="default",to="open"}`, 1},
+		{`scimgw_breaker_transitions_total{from="open",tenant="default",to="half-open"}`, 1},
+		{`scimgw_portal_in_flight{tenant="default"}`, 3},
+		{`scimgw_portal_waiting{tenant="default"}`, 5},
+		{`scimgw_cache_hits_total{kind="user_id",tenant="default"}`, 2},
+		{`scimgw_cache_misses_total{kind="user_login",tenant="default"}`, 1},
 		{`scimgw_redis_errors_total`, 1},
 		{`scimgw_redis_up`, 0},
-		{`scimgw_creates_total{outcome="created",resource="User"}`, 1},
-		{`scimgw_creates_total{outcome="replayed",resource="User"}`, 1},
-		{`scimgw_translations_total{op="create",outcome="created"}`, 1},
+		{`scimgw_creates_total{outcome="created",resource="User",tenant="default"}`, 1},
+		{`scimgw_creates_total{outcome="replayed",resource="User",tenant="default"}`, 1},
+		{`scimgw_translations_total{op="create",outcome="created",tenant="default"}`, 1},
 		{`scimgw_config_reloads_total{result="ok"}`, 1},
 		{`scimgw_config_reloads_total{result="invalid"}`, 2},
 		{`scimgw_config_version`, 7},
@@ -239,15 +239,18 @@ func TestInitialSeries(t *testing.T) {
 	}{
 		{"scimgw_scim_auth_failures_total", 0},
 		{"scimgw_redis_errors_total", 0},
-		{"scimgw_breaker_state", 0},
-		{"scimgw_portal_in_flight", 0},
-		{"scimgw_portal_waiting", 0},
 		{`scimgw_config_reloads_total{result="ok"}`, 0},
 		{`scimgw_config_reloads_total{result="invalid"}`, 0},
 		{"scimgw_config_version", 0},
 	}
 	for _, c := range checks {
 		e.want(t, c.series, c.v)
+	}
+	// The per-tenant gauges come with each tenant the gateway sets up.
+	for _, name := range []string{"scimgw_breaker_state", "scimgw_portal_in_flight", "scimgw_portal_waiting"} {
+		if _, ok := e.families[name]; ok && len(e.families[name].GetMetric()) > 0 {
+			t.Errorf("%s has series before any tenant", name)
+		}
 	}
 	if g := e.samples["go_goroutines"]; g < 1 {
 		t.Fatalf("go_goroutines = %v, want at least 1", g)
@@ -310,8 +313,8 @@ func TestBreakerStateValues(t *testing.T) {
 		{"bogus", 0}, // ignored: the gauge keeps its value
 	} {
 		t.Run(tt.state, func(t *testing.T) {
-			m.SetBreakerState(tt.state)
-			scrape(t, m).want(t, "scimgw_breaker_state", tt.want)
+			m.SetBreakerState("default", tt.state)
+			scrape(t, m).want(t, `scimgw_breaker_state{tenant="default"}`, tt.want)
 		})
 	}
 }
@@ -325,9 +328,9 @@ func TestConcurrentUpdates(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				m.ObserveSCIM("/scim/v2/Users", http.MethodPost, 201, time.Duration(i)*time.Millisecond)
-				m.ObservePortalCall("createUser", 201, time.Millisecond)
-				m.CacheHit(metrics.CacheUserID)
+				m.ObserveSCIM("default", "/scim/v2/Users", http.MethodPost, 201, time.Duration(i)*time.Millisecond)
+				m.ObservePortalCall("default", "createUser", 201, time.Millisecond)
+				m.CacheHit("default", metrics.CacheUserID)
 			}
 		}()
 	}
@@ -337,10 +340,10 @@ func TestConcurrentUpdates(t *testing.T) {
 	}
 	wg.Wait()
 	e := scrape(t, m)
-	e.want(t, `scimgw_scim_requests_total{method="POST",route="/scim/v2/Users",status="201"}`, workers*each)
-	e.want(t, `scimgw_scim_request_duration_seconds_count{method="POST",route="/scim/v2/Users"}`, workers*each)
-	e.want(t, `scimgw_portal_calls_total{op="createUser",status="201"}`, workers*each)
-	e.want(t, `scimgw_cache_hits_total{kind="user_id"}`, workers*each)
+	e.want(t, `scimgw_scim_requests_total{method="POST",route="/scim/v2/Users",status="201",tenant="default"}`, workers*each)
+	e.want(t, `scimgw_scim_request_duration_seconds_count{method="POST",route="/scim/v2/Users",tenant="default"}`, workers*each)
+	e.want(t, `scimgw_portal_calls_total{op="createUser",status="201",tenant="default"}`, workers*each)
+	e.want(t, `scimgw_cache_hits_total{kind="user_id",tenant="default"}`, workers*each)
 	// Histogram buckets are cumulative and end at the count.
 	for _, s := range e.families["scimgw_scim_request_duration_seconds"].GetMetric() {
 		h := s.GetHistogram()
@@ -361,7 +364,7 @@ func BenchmarkObserveSCIM(b *testing.B) {
 	m := metrics.New()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.ObserveSCIM("/scim/v2/Users/:id", http.MethodGet, 200, 3*time.Millisecond)
+			m.ObserveSCIM("default", "/scim/v2/Users/:id", http.MethodGet, 200, 3*time.Millisecond)
 		}
 	})
 }

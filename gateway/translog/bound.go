@@ -72,7 +72,7 @@ const (
 
 // size estimates the bytes of memory rec takes while kept.
 func (rec *Record) size() int {
-	n := recordOverhead + len(rec.RequestID) + len(rec.Token) + len(rec.Op) + len(rec.ResourceType) +
+	n := recordOverhead + len(rec.RequestID) + len(rec.Token) + len(rec.Tenant) + len(rec.Op) + len(rec.ResourceType) +
 		len(rec.SCIMID) + len(rec.UserName) + len(rec.Outcome) + len(rec.Error)
 	for i := range rec.Changes {
 		c := &rec.Changes[i]

@@ -23,6 +23,7 @@ type Query struct {
 	UserName string    // the raw userName, compared through the policy (see Find)
 	Op       string    // the SCIM operation, case-insensitively
 	Outcome  string    // the outcome, case-insensitively
+	Tenant   string    // the tenant, exactly
 	Since    time.Time // records of requests that started at or after Since
 	Limit    int       // the most records answered; 0 means DefaultLimit
 }
@@ -51,6 +52,7 @@ func (l *Logger) Find(q Query) []Record {
 		case q.SCIMID != "" && rec.SCIMID != q.SCIMID,
 			q.Op != "" && !strings.EqualFold(rec.Op, q.Op),
 			q.Outcome != "" && !strings.EqualFold(rec.Outcome, q.Outcome),
+			q.Tenant != "" && rec.Tenant != q.Tenant,
 			!q.Since.IsZero() && rec.Time.Before(q.Since),
 			userName != "" && keep && !strings.EqualFold(rec.UserName, userName),
 			userName != "" && !keep && rec.UserName != userName:
@@ -63,9 +65,9 @@ func (l *Logger) Find(q Query) []Record {
 }
 
 // queryParams are the parameters /admin/translations accepts.
-var queryParams = []string{"scimId", "userName", "op", "outcome", "since", "limit"}
+var queryParams = []string{"scimId", "userName", "op", "outcome", "tenant", "since", "limit"}
 
-// Handler serves GET /admin/translations?scimId=&userName=&op=&outcome=&since=&limit= (mount it behind
+// Handler serves GET /admin/translations?scimId=&userName=&op=&outcome=&tenant=&since=&limit= (mount it behind
 // the admin token): the kept records Find selects, newest first, as {"records": [...]}. since is an
 // RFC 3339 time or a Go duration (10m: the last ten minutes); limit is 1 to MaxLimit, DefaultLimit when
 // absent. An unknown parameter or a bad value answers 400 with {"error": "..."}.
@@ -91,7 +93,7 @@ func (l *Logger) parseQuery(v url.Values) (Query, error) {
 			return Query{}, fmt.Errorf("unknown parameter %q: use %s", k, strings.Join(queryParams, ", "))
 		}
 	}
-	q := Query{SCIMID: v.Get("scimId"), UserName: v.Get("userName"), Op: v.Get("op"), Outcome: v.Get("outcome")}
+	q := Query{SCIMID: v.Get("scimId"), UserName: v.Get("userName"), Op: v.Get("op"), Outcome: v.Get("outcome"), Tenant: v.Get("tenant")}
 	if s := v.Get("since"); s != "" {
 		if t, err := time.Parse(time.RFC3339, s); err == nil {
 			q.Since = t

@@ -48,6 +48,7 @@ type Record struct {
 	RequestID    string    // the X-Request-Id of the SCIM request
 	TraceID      string    // the OpenTelemetry trace id of the request (hex), when traced
 	Token        string    // the name of the bearer token that authenticated it
+	Tenant       string    // the tenant the token picked ("default": the top-level configuration)
 	Op           string    // OpCreate, OpReplace, ...
 	ResourceType string    // ResourceUser or ResourceGroup
 	SCIMID       string    // the SCIM id, when known
@@ -113,6 +114,7 @@ type recordJSON struct {
 	RequestID    string       `json:"requestId,omitempty"`
 	TraceID      string       `json:"traceId,omitempty"`
 	Token        string       `json:"token,omitempty"`
+	Tenant       string       `json:"tenant,omitempty"`
 	Op           string       `json:"op"`
 	ResourceType string       `json:"resourceType,omitempty"`
 	SCIMID       string       `json:"scimId,omitempty"`
@@ -160,7 +162,7 @@ type callJSON struct {
 // MarshalJSON renders the record as /admin/translations shows it.
 func (r Record) MarshalJSON() ([]byte, error) {
 	out := recordJSON{
-		Time: r.Time, RequestID: r.RequestID, TraceID: r.TraceID, Token: r.Token, Op: r.Op, ResourceType: r.ResourceType,
+		Time: r.Time, RequestID: r.RequestID, TraceID: r.TraceID, Token: r.Token, Tenant: r.Tenant, Op: r.Op, ResourceType: r.ResourceType,
 		SCIMID: r.SCIMID, PortalID: r.PortalID, UserName: r.UserName, Outcome: r.Outcome, Status: r.Status,
 		DurationMS: milliseconds(r.Duration), DryRun: r.DryRun, Error: r.Error,
 		MembersOmit: r.MembersOmitted, CallsOmit: r.CallsOmitted,
@@ -186,6 +188,7 @@ func (r *Record) marshalFields(enc zapcore.ObjectEncoder) error {
 	addString(enc, "requestId", r.RequestID)
 	addString(enc, "traceId", r.TraceID)
 	addString(enc, "token", r.Token)
+	addString(enc, "tenant", r.Tenant)
 	enc.AddString("op", r.Op)
 	addString(enc, "resourceType", r.ResourceType)
 	addString(enc, "scimId", r.SCIMID)

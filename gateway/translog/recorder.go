@@ -81,6 +81,16 @@ func (r *Recorder) Operation() (op, resourceType string) {
 	return r.rec.Op, r.rec.ResourceType
 }
 
+// SetTenant sets the tenant the request runs for.
+func (r *Recorder) SetTenant(tenant string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.rec.Tenant = tenant
+	r.mu.Unlock()
+}
+
 // SetSCIMID sets the SCIM id of the resource.
 func (r *Recorder) SetSCIMID(id string) {
 	if r == nil {
