@@ -94,7 +94,7 @@ type Server struct {
 	translog  *translog.Logger
 	auth      *authThrottle
 	portalCtx func(ctx context.Context, requestID string) context.Context
-	tracer    trace.Tracer // nil: no spans
+	tracer    trace.Tracer                     // nil: no spans
 	lives     atomic.Pointer[map[string]*Live] // by tenant name
 	clientIP  atomic.Pointer[echo.IPExtractor] // from the current Live's TrustedProxies
 }
