@@ -53,6 +53,7 @@ var scenarios = []struct {
 	{"ci/minimal-values.yaml", map[string]int{"ConfigMap": 1, "Secret": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "PodDisruptionBudget": 1, "Pod": 1}, ""},
 	{"ci/sentinel-values.yaml", map[string]int{"ConfigMap": 1, "Secret": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "PodDisruptionBudget": 1, "Pod": 1}, ""},
 	{"ci/single-replica-memory-values.yaml", map[string]int{"ConfigMap": 1, "Secret": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "Pod": 1}, ""},
+	{"ci/tenants-values.yaml", map[string]int{"ConfigMap": 1, "Secret": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "PodDisruptionBudget": 1, "Pod": 1}, ""},
 }
 
 // TestScenariosCoverCIValues keeps the scenario table and ci/ in step: a new values file needs its
@@ -129,6 +130,7 @@ func TestRender(t *testing.T) {
 			t.Run("ingress and notes", func(t *testing.T) { c.ingress(t, sc.tenantURL) })
 			t.Run("service monitor", c.serviceMonitor)
 			t.Run("network policies", c.networkPolicies)
+			t.Run("tenants", c.tenants)
 		})
 	}
 }
@@ -364,6 +366,8 @@ func (c *check) loadConfig() *config.Config {
 		switch {
 		case strings.HasSuffix(ref.key, ".caFile"):
 			content = testkit.NewCA(t).CertPEM
+		case strings.HasPrefix(ref.file, "/etc/scim-gateway/tenants/"): // a tenant's Secret you manage
+			content = fmt.Appendf(nil, "tenant-secret-value-%02d-0123456789", i)
 		case strings.HasPrefix(ref.file, "/etc/scim-gateway/secrets/"):
 			content = secretData[path.Base(ref.file)]
 			if content == nil { // an existing Secret: any distinct value of token length
@@ -493,6 +497,9 @@ func (c *check) secretWiring(t *testing.T) {
 		if mount.Name != secretsMount.Name {
 			if strings.HasSuffix(ref.key, "caFile") || strings.HasSuffix(ref.key, "certFile") || strings.HasSuffix(ref.key, "keyFile") {
 				continue // a TLS file from extraVolumes
+			}
+			if strings.HasPrefix(ref.key, "tenants[") {
+				continue // a tenant's own Secret: the tenants check
 			}
 			t.Errorf("%s: %s is not in the secrets volume", ref.key, ref.file)
 			continue
@@ -951,5 +958,49 @@ func TestPodTemplateOnlyChangesForRestartKeys(t *testing.T) {
 					changed, tt.rollout, before.Annotations, after.Annotations)
 			}
 		})
+	}
+}
+
+// tenants checks each tenant of the values: its Secrets mounted whole as directories, its token and
+// client secret read from them, its config blocks rendered and inherited as the gateway loads them.
+func (c *check) tenants(t *testing.T) {
+	vals, _ := c.vals["tenants"].([]any)
+	if len(c.loaded.Tenants) != len(vals) {
+		t.Fatalf("the gateway loads %d tenants, the values have %d", len(c.loaded.Tenants), len(vals))
+	}
+	spec := c.deployment.Spec.Template.Spec
+	for i, v := range vals {
+		tv := v.(map[string]any)
+		name := tv["name"].(string)
+		got := c.loaded.Tenants[i]
+		if got.Name != name || len(got.Tokens) != 1 || got.Tokens[0].Value == "" {
+			t.Errorf("tenant %d loaded as %+v", i, got)
+		}
+		mounts := map[string]string{"token": tv["scimToken"].(map[string]any)["secretName"].(string)}
+		if cs, ok := tv["clientSecret"].(map[string]any); ok {
+			mounts["client-secret"] = cs["secretName"].(string)
+			if got.Upstream.Auth.ClientSecret == "" || got.Upstream.Auth.ClientSecret == c.loaded.Upstream.Auth.ClientSecret {
+				t.Errorf("tenant %s: client secret %q not its own", name, got.Upstream.Auth.ClientSecret)
+			}
+		} else if !reflect.DeepEqual(got.Upstream.Auth, c.loaded.Upstream.Auth) {
+			t.Errorf("tenant %s without a client secret of its own: auth %+v, want the top level's", name, got.Upstream.Auth)
+		}
+		for dir, secret := range mounts {
+			m := mountFor(t, c.container, "/etc/scim-gateway/tenants/"+name+"/"+dir+"/x")
+			vol := volumeNamed(t, spec, m.Name)
+			if vol.Secret == nil || vol.Secret.SecretName != secret || len(vol.Secret.Items) != 0 || m.SubPath != "" {
+				t.Errorf("tenant %s %s: volume %+v, mount %+v", name, dir, vol, m)
+			}
+		}
+	}
+	if len(vals) == 2 { // ci/tenants-values.yaml
+		fab, tail := c.loaded.Tenants[0], c.loaded.Tenants[1]
+		if fab.Upstream.BaseURL != "https://portal.fabrikam.example.com/portal" || fab.Deprovision.OnDelete != "delete" ||
+			fab.Upstream.Timeout != c.loaded.Upstream.Timeout {
+			t.Errorf("fabrikam = %+v", fab)
+		}
+		if tail.Upstream.BaseURL != c.loaded.Upstream.BaseURL || tail.Upstream.Endpoints["deleteUser"].IsEnabled() || !tail.DryRun {
+			t.Errorf("tailspin = %+v", tail)
+		}
 	}
 }

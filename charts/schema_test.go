@@ -233,6 +233,7 @@ var chartOwnedConfigKeys = []string{
 	"store.redis.password", "store.redis.passwordFile", "store.redis.sentinelPassword", "store.redis.sentinelPasswordFile",
 	"upstream.auth.clientSecret", "upstream.auth.clientSecretFile", "upstream.auth.token", "upstream.auth.tokenFile",
 	"logging.translation.hashKey", "logging.translation.hashKeyFile",
+	"tenants", // the chart's tenants value: each tenant's secrets from Secrets you manage
 }
 
 // TestSchemaCoversConfig keeps values.schema.json's config subtree in step with the gateway's config

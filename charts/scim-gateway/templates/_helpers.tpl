@@ -80,6 +80,9 @@ app.kubernetes.io/component: redis
 {{- define "scim-gateway.configDir" -}}/etc/scim-gateway/config{{- end }}
 {{- define "scim-gateway.secretsDir" -}}/etc/scim-gateway/secrets{{- end }}
 
+{{/* Where each tenant's Secrets are mounted: <dir>/<name>/token and <dir>/<name>/client-secret. */}}
+{{- define "scim-gateway.tenantsDir" -}}/etc/scim-gateway/tenants{{- end }}
+
 {{/* Whether the gateway has Redis: the bundled one, a URL, or Sentinel/Cluster addresses. */}}
 {{- define "scim-gateway.hasRedis" -}}
 {{- $r := dig "store" "redis" dict (.Values.config | default dict) }}
@@ -184,6 +187,22 @@ from the Ingress host when none is given).
 {{- $_ := set $translation "hashKeyFile" (printf "%s/%s" $dir $s.translationHashKey.key) }}
 {{- end }}
 {{- $managed := dict "server" $server "admin" $admin "store" (dict "redis" $redis) "upstream" (dict "auth" $auth) "logging" (dict "translation" $translation) }}
+{{- $tenants := list }}
+{{- range .Values.tenants }}
+{{- $tdir := printf "%s/%s" (include "scim-gateway.tenantsDir" $) .name }}
+{{- $t := deepCopy (.config | default dict) }}
+{{- $_ := set $t "name" .name }}
+{{- $_ := set $t "tokens" (list (dict "name" (printf "entra-%s" .name) "valueFile" (printf "%s/token/%s" $tdir .scimToken.key))) }}
+{{- if .clientSecret }}
+{{- $up := $t.upstream | default dict }}
+{{- $_ := set $up "auth" (mustMergeOverwrite ($up.auth | default dict) (dict "clientSecretFile" (printf "%s/client-secret/%s" $tdir .clientSecret.key))) }}
+{{- $_ := set $t "upstream" $up }}
+{{- end }}
+{{- $tenants = append $tenants $t }}
+{{- end }}
+{{- if $tenants }}
+{{- $_ := set $managed "tenants" $tenants }}
+{{- end }}
 {{- toYaml (mustMergeOverwrite $cfg $managed) }}
 {{- end }}
 
