@@ -148,8 +148,22 @@ func portalUserOf(u *genUser) portalUser {
 			"title":           u.title,
 			"employeeNumber":  u.employeeNumber,
 			"department":      u.department,
+			// The work email is sent with primary true (kept by the emailPrimary rule), and the mobile
+			// phone with primary false, which the contactCellPhone rule cannot hold: the gateway keeps
+			// the whole phoneNumbers attribute as sent, as JSON.
+			"emailPrimary":     true,
+			"scimPhoneNumbers": wholeAttribute(scimMulti{Type: "mobile", Value: u.mobile}),
 		},
 	}
+}
+
+// wholeAttribute is a multi-valued attribute as the gateway keeps it in a portal property: its JSON.
+func wholeAttribute(values ...scimMulti) string {
+	b, err := json.Marshal(values)
+	if err != nil {
+		panic(err) // a slice of plain structs always marshals
+	}
+	return string(b)
 }
 
 func (t *portalTarget) getUser(ctx context.Context, id string) outcome {
