@@ -36,24 +36,10 @@ func (l *Logger) Find(q Query) []Record {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	red := l.Redactor()
-	keep := red.UserNameMode() == ModeKeep
-	userName := q.UserName
-	if userName != "" {
-		if red.UserNameMode() == ModeDrop {
-			return nil // records carry no userName to compare
-		}
-		userName = Cut(red.UserName(userName), l.setup.Load().maxValue) // as SetUserName keeps it
-	}
+	match := l.matcher(q)
 	var out []Record
 	l.ring.scan(func(rec *Record) bool {
-		switch {
-		case q.SCIMID != "" && rec.SCIMID != q.SCIMID,
-			q.Op != "" && !strings.EqualFold(rec.Op, q.Op),
-			q.Outcome != "" && !strings.EqualFold(rec.Outcome, q.Outcome),
-			!q.Since.IsZero() && rec.Time.Before(q.Since),
-			userName != "" && keep && !strings.EqualFold(rec.UserName, userName),
-			userName != "" && !keep && rec.UserName != userName:
+		if !match(rec.Time, rec.SCIMID, rec.UserName, rec.Op, rec.Outcome) {
 			return true
 		}
 		out = append(out, *rec)
@@ -62,13 +48,39 @@ func (l *Logger) Find(q Query) []Record {
 	return out
 }
 
+// matcher returns the test of Find: whether a record with these fields is one q selects.
+func (l *Logger) matcher(q Query) func(t time.Time, scimID, userName, op, outcome string) bool {
+	red := l.Redactor()
+	keep := red.UserNameMode() == ModeKeep
+	wantUser := q.UserName
+	if wantUser != "" {
+		if red.UserNameMode() == ModeDrop {
+			return func(time.Time, string, string, string, string) bool { return false } // records carry no userName to compare
+		}
+		wantUser = Cut(red.UserName(wantUser), l.setup.Load().maxValue) // as SetUserName keeps it
+	}
+	return func(t time.Time, scimID, userName, op, outcome string) bool {
+		switch {
+		case q.SCIMID != "" && scimID != q.SCIMID,
+			q.Op != "" && !strings.EqualFold(op, q.Op),
+			q.Outcome != "" && !strings.EqualFold(outcome, q.Outcome),
+			!q.Since.IsZero() && t.Before(q.Since),
+			wantUser != "" && keep && !strings.EqualFold(userName, wantUser),
+			wantUser != "" && !keep && userName != wantUser:
+			return false
+		}
+		return true
+	}
+}
+
 // queryParams are the parameters /admin/translations accepts.
 var queryParams = []string{"scimId", "userName", "op", "outcome", "since", "limit"}
 
 // Handler serves GET /admin/translations?scimId=&userName=&op=&outcome=&since=&limit= (mount it behind
 // the admin token): the kept records Find selects, newest first, as {"records": [...]}. since is an
 // RFC 3339 time or a Go duration (10m: the last ten minutes); limit is 1 to MaxLimit, DefaultLimit when
-// absent. An unknown parameter or a bad value answers 400 with {"error": "..."}.
+// absent. An unknown parameter or a bad value answers 400 with {"error": "..."}. With a Fleet the records
+// come from the fleet-wide stream as well (see answer).
 func (l *Logger) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := l.parseQuery(r.URL.Query())
@@ -76,11 +88,7 @@ func (l *Logger) Handler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		recs := l.Find(q)
-		if recs == nil {
-			recs = []Record{}
-		}
-		writeJSON(w, http.StatusOK, map[string][]Record{"records": recs})
+		l.answer(w, r, q)
 	})
 }
 
