@@ -17,6 +17,8 @@ type Readiness struct {
 	// GlobalBound is the fleet-wide portal bound (upstream.globalMaxInFlight): "off", "enforced", or
 	// "degraded" while Redis fails and only each replica's upstream.maxInFlight applies.
 	GlobalBound string `json:"globalBound,omitempty"`
+	// Endpoints are the portal endpoint switches in force (upstream.endpoints.<op>.enabled).
+	Endpoints map[string]bool `json:"endpoints,omitempty"`
 }
 
 // AdminOptions are the dependencies of the admin listener.

@@ -143,6 +143,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	a.admin.Handle("GET /metrics", a.metrics.Handler())
 	a.admin.Handle("GET /admin/translations", a.admin.RequireToken(a.translog.Handler()))
 	a.admin.Handle("GET /admin/reconcile", a.admin.RequireToken(a.reconcileHandler()))
+	a.mountUI()
 	a.metrics.SetPortalQueue(func() int { return a.portalClient().InFlight() }, func() int { return a.portalClient().Waiting() })
 	a.metrics.SetConfigVersion(a.version.Load())
 	return a, nil
@@ -286,6 +287,7 @@ func (a *App) readiness() gateway.Readiness {
 			r.Redis = "degraded"
 		}
 	}
+	r.Endpoints = a.endpointSwitches()
 	return r
 }
 
