@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,10 +45,11 @@ func (s *Stream) Add(ctx context.Context, maxLen int, values [][]byte) error {
 	})
 }
 
-// Scan calls fn with the values of the stream newest first, from the newest entry back to the first
-// one added at or after since (the zero time: the oldest kept), until fn returns false. Entries are read
-// in pages; an error (those of Redis.Get) stops the scan.
-func (s *Stream) Scan(ctx context.Context, since time.Time, fn func(value []byte) bool) error {
+// Scan calls fn with the entries of the stream newest first (the time Redis added each, by its clock,
+// and its value), from the newest entry back to the first one added at or after since (the zero time:
+// the oldest kept), until fn returns false. Entries are read in pages; an error (those of Redis.Get)
+// stops the scan.
+func (s *Stream) Scan(ctx context.Context, since time.Time, fn func(added time.Time, value []byte) bool) error {
 	stop := "-"
 	if !since.IsZero() {
 		stop = strconv.FormatInt(since.UnixMilli(), 10)
@@ -65,7 +67,7 @@ func (s *Stream) Scan(ctx context.Context, since time.Time, fn func(value []byte
 		}
 		for _, m := range page {
 			v, _ := m.Values[StreamField].(string)
-			if !fn([]byte(v)) {
+			if !fn(entryTime(m.ID), []byte(v)) {
 				return nil
 			}
 		}
@@ -85,4 +87,11 @@ func (s *Stream) Len(ctx context.Context) (int64, error) {
 		return err
 	})
 	return n, err
+}
+
+// entryTime is the time in a stream entry id ("<unix milliseconds>-<sequence>").
+func entryTime(id string) time.Time {
+	ms, _, _ := strings.Cut(id, "-")
+	n, _ := strconv.ParseInt(ms, 10, 64)
+	return time.UnixMilli(n)
 }

@@ -15,7 +15,10 @@ import (
 func scanAll(t *testing.T, s *Stream, since time.Time) []string {
 	t.Helper()
 	var out []string
-	if err := s.Scan(context.Background(), since, func(v []byte) bool {
+	if err := s.Scan(context.Background(), since, func(added time.Time, v []byte) bool {
+		if time.Since(added) > time.Minute || time.Until(added) > time.Minute {
+			t.Fatalf("entry %q added at %v: not the time of the add", v, added)
+		}
 		out = append(out, string(v))
 		return true
 	}); err != nil {
@@ -47,7 +50,7 @@ func TestStreamAddScan(t *testing.T) {
 		}
 	}
 	seen := 0
-	if err := s.Scan(ctx, time.Time{}, func([]byte) bool { seen++; return seen < 3 }); err != nil || seen != 3 {
+	if err := s.Scan(ctx, time.Time{}, func(time.Time, []byte) bool { seen++; return seen < 3 }); err != nil || seen != 3 {
 		t.Fatalf("a scan stopped by fn after 3 values saw %d (%v)", seen, err)
 	}
 
@@ -105,7 +108,7 @@ func TestStreamRedisDown(t *testing.T) {
 			t.Fatalf("Add %d while down: %v, want ErrUnavailable", i, err)
 		}
 	}
-	if err := s.Scan(ctx, time.Time{}, func([]byte) bool { return true }); !errors.Is(err, ErrUnavailable) {
+	if err := s.Scan(ctx, time.Time{}, func(time.Time, []byte) bool { return true }); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Scan while down: %v, want ErrUnavailable", err)
 	}
 	if r.Rejected() == 0 {

@@ -23,9 +23,10 @@ const (
 	DefaultFleetQueue   = 256             // records waiting to be written
 	DefaultFleetTimeout = 2 * time.Second // one write of a batch
 	fleetBatch          = 64              // records written in one round trip, at most
-	// sinceSkew widens the stream range a since query reads: entry ids carry the Redis clock at write
-	// time, records the replica's clock at request start; the exact test is on the record's time.
-	sinceSkew = 5 * time.Minute
+	// clockSkew is how far the clocks of the replicas and Redis may differ. A record is added to the
+	// stream after its request started, so an entry added before T-clockSkew holds no record of a
+	// request that started at or after T.
+	clockSkew = 10 * time.Second
 )
 
 // Reasons a record does not reach the stream (FleetOptions.OnDrop).
@@ -60,11 +61,11 @@ func (c StreamConfig) withDefaults() StreamConfig {
 }
 
 // Stream is a capped log the replicas share (store.Stream on Redis): Add appends values trimming the
-// log to about maxLen entries; Scan calls fn with values newest first, back to those added at or after
-// since, until fn returns false.
+// log to about maxLen entries; Scan calls fn with entries newest first (when each was added, by the
+// log's clock, and its value), back to those added at or after since, until fn returns false.
 type Stream interface {
 	Add(ctx context.Context, maxLen int, values [][]byte) error
-	Scan(ctx context.Context, since time.Time, fn func(value []byte) bool) error
+	Scan(ctx context.Context, since time.Time, fn func(added time.Time, value []byte) bool) error
 }
 
 // FleetOptions are the dependencies of a Fleet.

@@ -76,30 +76,55 @@ func (l *Logger) answer(w http.ResponseWriter, r *http.Request, q Query) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// findInStream returns up to limit records of the stream that q selects, newest first. Entries that
-// are not records are skipped.
+// findInStream returns up to limit records of the stream that q selects, newest first. Replicas add
+// their records in the order their writers run, not in the order of the records' times, so the scan
+// goes on past limit matches until the entries were added before the limit-th newest record's time
+// (less clockSkew): no entry further back can hold a newer record. Entries that are not records are
+// skipped.
 func (l *Logger) findInStream(ctx context.Context, s Stream, q Query, limit int) ([]found, error) {
 	match := l.matcher(q)
 	since := q.Since
 	if !since.IsZero() {
-		since = since.Add(-sinceSkew)
+		since = since.Add(-clockSkew)
 	}
 	var out []found
-	err := s.Scan(ctx, since, func(v []byte) bool {
+	var cutoff time.Time // set once limit records are found
+	trim := func() {
+		sortNewestFirst(out)
+		if len(out) > limit {
+			out = out[:limit]
+		}
+		cutoff = out[len(out)-1].key.Time.Add(-clockSkew)
+	}
+	err := s.Scan(ctx, since, func(added time.Time, v []byte) bool {
+		if len(out) >= limit && added.Before(cutoff) {
+			return false
+		}
 		var k recordKey
 		if json.Unmarshal(v, &k) != nil || !match(k.Time, k.SCIMID, k.UserName, k.Op, k.Outcome) {
 			return true
 		}
 		out = append(out, found{raw: json.RawMessage(v), key: k})
-		return len(out) < limit
+		if len(out) == limit || len(out) >= 2*limit {
+			trim()
+		}
+		return true
 	})
+	if len(out) > 0 {
+		trim()
+	}
 	return out, err
+}
+
+// sortNewestFirst sorts records by time, newest first.
+func sortNewestFirst(fs []found) {
+	slices.SortStableFunc(fs, func(x, y found) int { return cmp.Compare(y.key.Time.UnixNano(), x.key.Time.UnixNano()) })
 }
 
 // merge returns the records of a and b, newest first, each once, at most limit.
 func merge(a, b []found, limit int) []found {
 	all := append(a, b...)
-	slices.SortStableFunc(all, func(x, y found) int { return cmp.Compare(y.key.Time.UnixNano(), x.key.Time.UnixNano()) })
+	sortNewestFirst(all)
 	seen := make(map[string]bool, len(all))
 	out := all[:0]
 	for _, f := range all {

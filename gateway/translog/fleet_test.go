@@ -239,7 +239,9 @@ func (s *blockingStream) Add(_ context.Context, _ int, values [][]byte) error {
 	return nil
 }
 
-func (s *blockingStream) Scan(context.Context, time.Time, func([]byte) bool) error { return nil }
+func (s *blockingStream) Scan(context.Context, time.Time, func(time.Time, []byte) bool) error {
+	return nil
+}
 
 // TestFleetQueueFull: while the stream does not answer, requests finish without waiting for it; what
 // does not fit the queue is dropped and counted, what does is written once the stream answers.
@@ -303,5 +305,51 @@ func TestFleetDisabled(t *testing.T) {
 	}
 	if got := ask(t, a.log, ""); got.Scope != translog.ScopeReplica || got.describe() != "u1/create@gw-a" {
 		t.Fatalf("answer with the stream off: scope %q records %q", got.Scope, got.describe())
+	}
+}
+
+// entry is one entry of a sliceStream.
+type entry struct {
+	added time.Time
+	value string
+}
+
+// sliceStream is a Stream holding fixed entries, newest added first.
+type sliceStream []entry
+
+func (s sliceStream) Add(context.Context, int, [][]byte) error { return nil }
+
+func (s sliceStream) Scan(_ context.Context, since time.Time, fn func(time.Time, []byte) bool) error {
+	for _, e := range s {
+		if e.added.Before(since) || !fn(e.added, []byte(e.value)) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// TestFleetOutOfOrder: replicas add records in the order their writers run, so the stream's newest
+// entry may hold an older record (a slow writer, a slow request). The answer is still the newest
+// records by time, and the scan stops once entries were added too long before them.
+func TestFleetOutOfOrder(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec := func(id string, at time.Time) string {
+		return fmt.Sprintf(`{"time":%q,"op":"create","scimId":%q,"replica":"gw-b","outcome":"created"}`, at.Format(time.RFC3339Nano), id)
+	}
+	s := sliceStream{
+		{t0.Add(3 * time.Second), rec("slow", t0)}, // started first, added last
+		{t0.Add(2 * time.Second), rec("new", t0.Add(1500*time.Millisecond))},
+		{t0.Add(1 * time.Second), rec("mid", t0.Add(time.Second))},
+		{t0.Add(-time.Hour), rec("hour-old", t0.Add(time.Hour))}, // never read: added long before
+	}
+	a := newReplica(t, "gw-a", s, translog.StreamConfig{}, 0)
+	for q, want := range map[string]string{
+		"limit=1": "new/create@gw-b",
+		"limit=2": "new/create@gw-b mid/create@gw-b",
+		"limit=3": "new/create@gw-b mid/create@gw-b slow/create@gw-b",
+	} {
+		if got := ask(t, a.log, q).describe(); got != want {
+			t.Errorf("?%s = %q, want %q", q, got, want)
+		}
 	}
 }

@@ -275,7 +275,7 @@
     state.selected = state.selected === key ? null : key;
     renderList();
     renderDetail();
-    if (state.selected) $("detail").scrollIntoView({ block: "nearest", behavior: "smooth" });
+    if (state.selected) $("detail").scrollIntoView({ block: "nearest" });
   }
 
   function table(head, rows) {
