@@ -115,3 +115,24 @@ func TestStreamRedisDown(t *testing.T) {
 		t.Fatal("the short-circuit never opened for the stream's calls")
 	}
 }
+
+// TestStreamBesideScan: a stream under the store's prefix (the translation log's) is no store entry:
+// enumerating the keys (reconcile) skips it rather than failing on its type.
+func TestStreamBesideScan(t *testing.T) {
+	testkit.RequireSharedRedis(t)
+	r := newRealRedisKV(t)
+	ctx := context.Background()
+	if err := r.Stream("translations").Add(ctx, 100, [][]byte{[]byte("record")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set(ctx, "id:user:u1", []byte("7"), 0); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := r.Scan(ctx, "", func(key string, _ []byte) error { keys = append(keys, key); return nil }); err != nil {
+		t.Fatalf("Scan with a stream under the prefix: %v", err)
+	}
+	if fmt.Sprint(keys) != "[id:user:u1]" {
+		t.Fatalf("Scan listed %v, want [id:user:u1]", keys)
+	}
+}
