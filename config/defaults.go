@@ -63,6 +63,9 @@ const (
 	MaxTranslationBufferBytes   = 1 << 30
 	MinTranslationMaxValueBytes = 64
 	MaxTranslationMaxValueBytes = 1 << 16
+
+	DefaultTranslationStreamMaxLen         = 10000
+	DefaultTranslationStreamMaxRecordBytes = 16384
 )
 
 // DefaultScopes are the OAuth scopes the gateway asks the portal for.
@@ -124,6 +127,8 @@ func (c *Config) ApplyDefaults() {
 	setStr(&c.Logging.Translation.Redaction, DefaultTranslationRedaction)
 	setInt(&c.Logging.Translation.BufferBytes, DefaultTranslationBufferBytes)
 	setInt(&c.Logging.Translation.MaxValueBytes, DefaultTranslationMaxValueBytes)
+	setInt(&c.Logging.Translation.Stream.MaxLen, DefaultTranslationStreamMaxLen)
+	setInt(&c.Logging.Translation.Stream.MaxRecordBytes, DefaultTranslationStreamMaxRecordBytes)
 	c.Mapping.ApplyDefaults()
 }
 

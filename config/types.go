@@ -193,6 +193,7 @@ type Translation struct {
 	Attributes    map[string]string `yaml:"attributes"`    // attribute or portal field -> keep | mask | hash | drop, over everything else
 	HashKey       string            `yaml:"hashKey"`       // HMAC key of hashed values; empty: random per process
 	HashKeyFile   string            `yaml:"hashKeyFile"`
+	Stream        TranslationStream `yaml:"stream"` // fleet-wide records in a capped Redis stream
 }
 
 // Telemetry configures OpenTelemetry traces (off unless an OTLP endpoint is set, here or in the
@@ -218,3 +219,14 @@ type Tenant struct {
 	Limits      Limits                   `yaml:"limits"`
 	DryRun      bool                     `yaml:"dryRun"`
 }
+
+// TranslationStream keeps translation records fleet-wide in a capped Redis stream that every replica
+// writes and reads (only with store.redis configured).
+type TranslationStream struct {
+	Enabled        *bool `yaml:"enabled"`        // default true
+	MaxLen         int   `yaml:"maxLen"`         // records kept, about (XADD MAXLEN ~)
+	MaxRecordBytes int   `yaml:"maxRecordBytes"` // the largest record written; larger ones lose details
+}
+
+// IsEnabled reports whether records go to the stream when Redis is configured (default true).
+func (s TranslationStream) IsEnabled() bool { return s.Enabled == nil || *s.Enabled }

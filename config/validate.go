@@ -31,6 +31,14 @@ var (
 // maxTranslationBuffer bounds the translation records kept in memory.
 const maxTranslationBuffer = 100000
 
+// Bounds of the fleet-wide translation stream: records kept, and bytes of one record.
+const (
+	minStreamMaxLen      = 100
+	maxStreamMaxLen      = 1000000
+	minStreamRecordBytes = 1024
+	maxStreamRecordBytes = 1 << 20
+)
+
 var placeholderPattern = regexp.MustCompile(`\{([^{}]*)\}`)
 
 // Validate checks a configuration and returns every problem, in key order, each with its key path;
@@ -56,6 +64,12 @@ func Validate(c *Config) Problems {
 	v.translation(&c.Logging.Translation)
 	if k := c.Logging.Translation.HashKey; k != "" && len(k) < MinTokenLength {
 		v.addf("logging.translation.hashKey", "shorter than %d characters", MinTokenLength)
+	}
+	if n := c.Logging.Translation.Stream.MaxLen; n < minStreamMaxLen || n > maxStreamMaxLen {
+		v.addf("logging.translation.stream.maxLen", "must be %d to %d, not %d", minStreamMaxLen, maxStreamMaxLen, n)
+	}
+	if n := c.Logging.Translation.Stream.MaxRecordBytes; n < minStreamRecordBytes || n > maxStreamRecordBytes {
+		v.addf("logging.translation.stream.maxRecordBytes", "must be %d to %d, not %d", minStreamRecordBytes, maxStreamRecordBytes, n)
 	}
 	v.mapping("", &c.Mapping)
 	v.tenants(c)

@@ -37,6 +37,14 @@ func TestValidate(t *testing.T) {
 		{"trusted proxies: not an address", func(c *Config) {
 			c.Server.TrustedProxies = []string{"10.0.0.0/8", "ingress-nginx", "10.0.0.0/33"}
 		}, map[string]string{"server.trustedProxies[1]": `"ingress-nginx" is not a CIDR`, "server.trustedProxies[2]": `"10.0.0.0/33" is not a CIDR`}},
+		{"translation stream bounds out of range", func(c *Config) {
+			c.Logging.Translation.Stream.MaxLen, c.Logging.Translation.Stream.MaxRecordBytes = 10, 1<<21
+		}, map[string]string{"logging.translation.stream.maxLen": "must be 100 to 1000000, not 10",
+			"logging.translation.stream.maxRecordBytes": "must be 1024 to 1048576, not 2097152"}},
+		{"translation stream off, smallest bounds", func(c *Config) {
+			off := false
+			c.Logging.Translation.Stream = TranslationStream{Enabled: &off, MaxLen: 100, MaxRecordBytes: 1024}
+		}, nil},
 		{"patch status 201", func(c *Config) { c.Server.PatchStatus = 201 },
 			map[string]string{"server.patchStatus": "must be 204 or 200"}},
 		{"mapping rule on an unknown portal field", func(c *Config) {

@@ -17,6 +17,8 @@ type Readiness struct {
 	// GlobalBound is the fleet-wide portal bound (upstream.globalMaxInFlight): "off", "enforced", or
 	// "degraded" while Redis fails and only each replica's upstream.maxInFlight applies.
 	GlobalBound string `json:"globalBound,omitempty"`
+	// Endpoints are the portal endpoint switches in force (upstream.endpoints.<op>.enabled).
+	Endpoints map[string]bool `json:"endpoints,omitempty"`
 	// Tenants is each tenant's detail, when tenants are configured. A tenant's open breaker shows here
 	// and does not make the pod unready: the other tenants still serve.
 	Tenants map[string]TenantReadiness `json:"tenants,omitempty"`

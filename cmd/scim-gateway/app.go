@@ -49,6 +49,8 @@ type AppOptions struct {
 	// DrainDelay is how long the App keeps serving after readiness fails on shutdown, so that the
 	// load balancer stops sending new requests before the listeners close.
 	DrainDelay time.Duration
+	// Replica names this replica on translation records; empty: POD_NAME, else the host name.
+	Replica string
 }
 
 // App is the gateway process: configuration, logs, store, portal client, the SCIM and admin
@@ -65,6 +67,7 @@ type App struct {
 	tracer   trace.TracerProvider // nil: tracing off
 	metrics  *metrics.Metrics
 	translog *translog.Logger
+	fleet    *translog.Fleet // the fleet-wide translation stream; nil without Redis
 	tokens   *gateway.Tokens
 	server   *gateway.Server
 	admin    *gateway.Admin
@@ -94,7 +97,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	}
 	a := &App{opts: opts, logger: logger, translation: translation, level: level, cfg: cfg,
 		serveErr: make(chan error, 2), stop: make(chan struct{}), metrics: metrics.New()}
-	a.translog, err = translog.New(translog.Options{Logger: translation, Config: translogConfig(cfg)})
+	a.translog, err = translog.New(translog.Options{Logger: translation, Config: translogConfig(cfg), Replica: replicaName(opts)})
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +119,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 			Lease: cfg.Upstream.GlobalLease, Logger: logger, OnWait: a.metrics.GlobalWait})
 		a.metrics.SetGlobalSlots(a.slots)
 	}
+	a.openFleet(cfg)
 	a.version.Store(1)
 	lives, tenants, _, err := a.buildTenants(cfg, 1, nil)
 	if err != nil {
@@ -141,6 +145,7 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 	a.admin.Handle("GET /metrics", a.metrics.Handler())
 	a.admin.Handle("GET /admin/translations", a.admin.RequireToken(a.translog.Handler()))
 	a.admin.Handle("GET /admin/reconcile", a.admin.RequireToken(a.reconcileHandler()))
+	a.mountUI()
 	a.metrics.SetConfigVersion(a.version.Load())
 	return a, nil
 }
@@ -373,6 +378,7 @@ func (a *App) readiness() gateway.Readiness {
 			r.Redis = "degraded"
 		}
 	}
+	r.Endpoints = a.endpointSwitches()
 	return r
 }
 
@@ -480,6 +486,9 @@ func (a *App) reload(cfg *config.Config, version int64) error {
 	for _, key := range config.LiveChanges(old, cfg) {
 		a.logger.Warn("configuration key changed but needs a restart to take effect", zap.String("key", key))
 	}
+	if a.fleet != nil {
+		a.fleet.SetConfig(streamConfig(cfg))
+	}
 	a.tokens.Set(scimTokens(cfg))
 	a.admin.SetToken(cfg.Admin.Token)
 	if lvl, err := zap.ParseAtomicLevel(cfg.Logging.Level); err == nil {
@@ -515,6 +524,7 @@ func (a *App) reloadFailed(err error) {
 
 // closeStore stops the fleet-wide bound's lease renewal, then closes the store.
 func (a *App) closeStore() {
+	a.closeFleet()
 	if a.slots != nil {
 		a.slots.Close()
 	}

@@ -56,6 +56,10 @@ const (
 	ReloadInvalid = "invalid"
 )
 
+// StreamDropReasons are the reason labels of scimgw_translation_stream_dropped_total (translog's Drop
+// reasons), present from the start at 0.
+var StreamDropReasons = []string{"queue_full", "unavailable", "too_large"}
+
 // knownMethods are the HTTP methods kept as method labels; any other becomes "OTHER", so a client
 // cannot grow the label set.
 var knownMethods = map[string]bool{
@@ -90,6 +94,7 @@ type Metrics struct {
 	reloads        *prometheus.CounterVec
 	configVersion  prometheus.Gauge
 	reconcile      *reconcileMetrics
+	streamDropped  *prometheus.CounterVec
 
 	queueMu     sync.Mutex
 	portalQueue map[string][2]func() int // by tenant: in flight, waiting
@@ -134,6 +139,8 @@ func New() *Metrics {
 			"Configuration reloads, by result (ok, invalid).", "result"),
 		configVersion: prometheus.NewGauge(prometheus.GaugeOpts{Name: Namespace + "config_version",
 			Help: "Version of the configuration in force (1 at start, one more per applied reload)."}),
+		streamDropped: counterVec(Namespace+"translation_stream_dropped_total",
+			"Translation records not written to the fleet-wide Redis stream, by reason (queue_full, unavailable, too_large).", "reason"),
 	}
 	queue := &queueCollector{m: m,
 		inFlight: prometheus.NewDesc(Namespace+"portal_in_flight", "Portal calls in progress, by tenant.", []string{"tenant"}, nil),
@@ -141,6 +148,9 @@ func New() *Metrics {
 
 	for _, res := range []string{ReloadOK, ReloadInvalid} {
 		m.reloads.WithLabelValues(res)
+	}
+	for _, reason := range StreamDropReasons {
+		m.streamDropped.WithLabelValues(reason)
 	}
 
 	m.reg = prometheus.NewRegistry()
@@ -151,7 +161,7 @@ func New() *Metrics {
 		m.portalCalls, m.portalDuration, m.portalRetries, queue,
 		m.breakerState, m.breakerTrans,
 		m.cacheHits, m.cacheMisses, m.redisErrors,
-		m.creates, m.translations, m.reloads, m.configVersion,
+		m.creates, m.translations, m.reloads, m.configVersion, m.streamDropped,
 	)
 	m.reconcile = newReconcileMetrics(m.reg)
 	m.reg.MustRegister(m.globalCollectors()...)
@@ -309,6 +319,11 @@ func (m *Metrics) ConfigReload(ok bool) {
 		res = ReloadOK
 	}
 	m.reloads.WithLabelValues(res).Inc()
+}
+
+// TranslationStreamDropped counts n translation records the fleet-wide stream did not get, by reason.
+func (m *Metrics) TranslationStreamDropped(reason string, n int) {
+	m.streamDropped.WithLabelValues(reason).Add(float64(n))
 }
 
 // SetConfigVersion sets the version of the configuration in force.

@@ -127,6 +127,7 @@ func TestMetricsRecorded(t *testing.T) {
 	m.ConfigReload(false)
 	m.ConfigReload(false)
 	m.SetConfigVersion(7)
+	m.TranslationStreamDropped("queue_full", 3)
 	m.SetPortalQueue("default", func() int { return 3 }, func() int { return 5 })
 
 	e := scrape(t, m)
@@ -168,6 +169,7 @@ func TestMetricsRecorded(t *testing.T) {
 		{`scimgw_config_reloads_total{result="ok"}`, 1},
 		{`scimgw_config_reloads_total{result="invalid"}`, 2},
 		{`scimgw_config_version`, 7},
+		{`scimgw_translation_stream_dropped_total{reason="queue_full"}`, 3},
 	}
 	for _, c := range checks {
 		t.Run(c.series, func(t *testing.T) {
@@ -242,6 +244,9 @@ func TestInitialSeries(t *testing.T) {
 		{`scimgw_config_reloads_total{result="ok"}`, 0},
 		{`scimgw_config_reloads_total{result="invalid"}`, 0},
 		{"scimgw_config_version", 0},
+		{`scimgw_translation_stream_dropped_total{reason="queue_full"}`, 0},
+		{`scimgw_translation_stream_dropped_total{reason="unavailable"}`, 0},
+		{`scimgw_translation_stream_dropped_total{reason="too_large"}`, 0},
 	}
 	for _, c := range checks {
 		e.want(t, c.series, c.v)

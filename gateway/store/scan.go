@@ -109,11 +109,13 @@ func (r *Redis) scanNode(ctx context.Context, node redis.Cmdable, match string, 
 				}
 				_, _ = pipe.Exec(ctx) // each command's own error is checked below
 				for _, cmd := range cmds {
-					if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+					if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) && !isWrongType(err) {
 						return err
 					}
 				}
-				return nil // redis.Nil: a key expired or was deleted since SCAN listed it
+				// redis.Nil: a key expired or was deleted since SCAN listed it; WRONGTYPE: a key that
+				// holds no string (the translation stream) is no entry of the store.
+				return nil
 			})
 			if err != nil {
 				return err
@@ -132,6 +134,12 @@ func (r *Redis) scanNode(ctx context.Context, node redis.Cmdable, match string, 
 			return nil
 		}
 	}
+}
+
+// isWrongType reports whether err is Redis' answer to a GET of a key that holds no string.
+func isWrongType(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "WRONGTYPE")
 }
 
 // globEscape escapes the characters SCAN MATCH reads as a pattern, so that a prefix matches itself.

@@ -76,6 +76,8 @@ type Options struct {
 	Config Config
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Replica names this gateway replica on every record (Record.Replica).
+	Replica string
 }
 
 // setup is the part of a Logger a configuration reload replaces.
@@ -87,10 +89,12 @@ type setup struct {
 
 // Logger writes finished translation records to zap and keeps the most recent ones in memory.
 type Logger struct {
-	log   *zap.Logger
-	now   func() time.Time
-	setup atomic.Pointer[setup]
-	ring  ring
+	log     *zap.Logger
+	now     func() time.Time
+	replica string
+	setup   atomic.Pointer[setup]
+	ring    ring
+	fleet   atomic.Pointer[Fleet] // the fleet-wide stream, when there is one (fleet.go)
 }
 
 // New builds a Logger. Errors are those of Config.Validate.
@@ -99,7 +103,7 @@ func New(opts Options) (*Logger, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	l := &Logger{log: log.With(zap.String("component", "translation")), now: opts.Now}
+	l := &Logger{log: log.With(zap.String("component", "translation")), now: opts.Now, replica: opts.Replica}
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -135,7 +139,7 @@ func (l *Logger) Redactor() *Redactor { return l.setup.Load().red }
 func (l *Logger) Start(requestID, token string) *Recorder {
 	s := l.setup.Load()
 	return &Recorder{logger: l, red: s.red, reads: s.reads, maxValue: s.maxValue,
-		rec: Record{Time: l.now(), RequestID: requestID, Token: token}}
+		rec: Record{Time: l.now(), RequestID: requestID, Token: token, Replica: l.replica}}
 }
 
 // emit writes rec to the zap logger and keeps it.
@@ -144,6 +148,7 @@ func (l *Logger) emit(rec *Record) {
 		ce.Write(zap.Inline(rec))
 	}
 	l.ring.add(*rec)
+	l.fleet.Load().enqueue(rec)
 }
 
 // Kept returns how many records the ring holds and their estimated bytes.

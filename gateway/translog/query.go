@@ -37,25 +37,10 @@ func (l *Logger) Find(q Query) []Record {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	red := l.Redactor()
-	keep := red.UserNameMode() == ModeKeep
-	userName := q.UserName
-	if userName != "" {
-		if red.UserNameMode() == ModeDrop {
-			return nil // records carry no userName to compare
-		}
-		userName = Cut(red.UserName(userName), l.setup.Load().maxValue) // as SetUserName keeps it
-	}
+	match := l.matcher(q)
 	var out []Record
 	l.ring.scan(func(rec *Record) bool {
-		switch {
-		case q.SCIMID != "" && rec.SCIMID != q.SCIMID,
-			q.Op != "" && !strings.EqualFold(rec.Op, q.Op),
-			q.Outcome != "" && !strings.EqualFold(rec.Outcome, q.Outcome),
-			q.Tenant != "" && rec.Tenant != q.Tenant,
-			!q.Since.IsZero() && rec.Time.Before(q.Since),
-			userName != "" && keep && !strings.EqualFold(rec.UserName, userName),
-			userName != "" && !keep && rec.UserName != userName:
+		if !match(recordKey{Time: rec.Time, SCIMID: rec.SCIMID, UserName: rec.UserName, Op: rec.Op, Outcome: rec.Outcome, Tenant: rec.Tenant}) {
 			return true
 		}
 		out = append(out, *rec)
@@ -64,13 +49,40 @@ func (l *Logger) Find(q Query) []Record {
 	return out
 }
 
+// matcher returns the test of Find: whether a record with these fields is one q selects.
+func (l *Logger) matcher(q Query) func(k recordKey) bool {
+	red := l.Redactor()
+	keep := red.UserNameMode() == ModeKeep
+	wantUser := q.UserName
+	if wantUser != "" {
+		if red.UserNameMode() == ModeDrop {
+			return func(recordKey) bool { return false } // records carry no userName to compare
+		}
+		wantUser = Cut(red.UserName(wantUser), l.setup.Load().maxValue) // as SetUserName keeps it
+	}
+	return func(k recordKey) bool {
+		switch {
+		case q.SCIMID != "" && k.SCIMID != q.SCIMID,
+			q.Op != "" && !strings.EqualFold(k.Op, q.Op),
+			q.Outcome != "" && !strings.EqualFold(k.Outcome, q.Outcome),
+			q.Tenant != "" && k.Tenant != q.Tenant,
+			!q.Since.IsZero() && k.Time.Before(q.Since),
+			wantUser != "" && keep && !strings.EqualFold(k.UserName, wantUser),
+			wantUser != "" && !keep && k.UserName != wantUser:
+			return false
+		}
+		return true
+	}
+}
+
 // queryParams are the parameters /admin/translations accepts.
 var queryParams = []string{"scimId", "userName", "op", "outcome", "tenant", "since", "limit"}
 
 // Handler serves GET /admin/translations?scimId=&userName=&op=&outcome=&tenant=&since=&limit= (mount it behind
 // the admin token): the kept records Find selects, newest first, as {"records": [...]}. since is an
 // RFC 3339 time or a Go duration (10m: the last ten minutes); limit is 1 to MaxLimit, DefaultLimit when
-// absent. An unknown parameter or a bad value answers 400 with {"error": "..."}.
+// absent. An unknown parameter or a bad value answers 400 with {"error": "..."}. With a Fleet the records
+// come from the fleet-wide stream as well (see answer).
 func (l *Logger) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := l.parseQuery(r.URL.Query())
@@ -78,11 +90,7 @@ func (l *Logger) Handler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		recs := l.Find(q)
-		if recs == nil {
-			recs = []Record{}
-		}
-		writeJSON(w, http.StatusOK, map[string][]Record{"records": recs})
+		l.answer(w, r, q)
 	})
 }
 

@@ -248,7 +248,7 @@ func TestRecordJSON(t *testing.T) {
 func TestQueryEmpty(t *testing.T) {
 	l := newLogger(t, translog.Config{}, nil, nil)
 	status, body := query(t, l, "")
-	if status != http.StatusOK || strings.TrimSpace(body) != `{"records":[]}` {
-		t.Fatalf("empty log: %d %s, want 200 {\"records\":[]}", status, body)
+	if status != http.StatusOK || strings.TrimSpace(body) != `{"records":[],"scope":"replica"}` {
+		t.Fatalf("empty log: %d %s, want 200 {\"records\":[],\"scope\":\"replica\"}", status, body)
 	}
 }

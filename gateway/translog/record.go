@@ -65,6 +65,7 @@ type Record struct {
 	Duration       time.Duration // from start to answer
 	DryRun         bool          // dry-run mode: no portal write was sent
 	Error          string        // the error detail, when one was answered
+	Replica        string        // the gateway replica that served the request (its pod or host name)
 }
 
 // Change is one translated value: SCIM attribute SCIM became portal field Portal ("properties.<key>"
@@ -130,6 +131,7 @@ type recordJSON struct {
 	DurationMS   float64      `json:"durationMs"`
 	DryRun       bool         `json:"dryRun"`
 	Error        string       `json:"error,omitempty"`
+	Replica      string       `json:"replica,omitempty"`
 }
 
 type changeJSON struct {
@@ -165,7 +167,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Time: r.Time, RequestID: r.RequestID, TraceID: r.TraceID, Token: r.Token, Tenant: r.Tenant, Op: r.Op, ResourceType: r.ResourceType,
 		SCIMID: r.SCIMID, PortalID: r.PortalID, UserName: r.UserName, Outcome: r.Outcome, Status: r.Status,
 		DurationMS: milliseconds(r.Duration), DryRun: r.DryRun, Error: r.Error,
-		MembersOmit: r.MembersOmitted, CallsOmit: r.CallsOmitted,
+		MembersOmit: r.MembersOmitted, CallsOmit: r.CallsOmitted, Replica: r.Replica,
 		Changes: make([]changeJSON, len(r.Changes)), Calls: make([]callJSON, len(r.Calls)),
 	}
 	for i, c := range r.Changes {
@@ -212,6 +214,7 @@ func (r *Record) marshalFields(enc zapcore.ObjectEncoder) error {
 	enc.AddFloat64("durationMs", milliseconds(r.Duration))
 	enc.AddBool("dryRun", r.DryRun)
 	addString(enc, "error", r.Error)
+	addString(enc, "replica", r.Replica)
 	return nil
 }
 
