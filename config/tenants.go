@@ -161,6 +161,7 @@ func (v *validator) tenants(c *Config) {
 		tv := &validator{}
 		tv.tokens(p+".tokens", t.Tokens)
 		tv.upstream(p+".upstream", &t.Upstream)
+		tv.globalBound(p+".upstream", &t.Upstream, &c.Store.Redis)
 		tv.oneOf(p+".deprovision.onDelete", t.Deprovision.OnDelete, onDeleteModes)
 		tv.limits(p+".limits", &t.Limits)
 		tv.mapping(p+".", &t.Mapping)

@@ -126,6 +126,17 @@ tenants:
 	wantProblems(t, ps, map[string]string{"upstream.timeout": "must be a positive duration"})
 }
 
+// TestTenantsGlobalBoundNeedsRedis: a tenant's own upstream.globalMaxInFlight needs store.redis, as the
+// top level's does, and is reported at the tenant's key.
+func TestTenantsGlobalBoundNeedsRedis(t *testing.T) {
+	ps := loadProblems(t, minimalYAML+`tenants:
+  - name: fabrikam
+    tokens: [{name: f, value: "fabrikam-token-0123456789"}]
+    upstream: {globalMaxInFlight: 4}
+`)
+	wantProblems(t, ps, map[string]string{"tenants[0].upstream.globalMaxInFlight": "needs store.redis"})
+}
+
 // TestTenantsEnv: SCIMGW_TENANTS_0_... sets and adds tenants, as for other lists.
 func TestTenantsEnv(t *testing.T) {
 	c, _ := mustLoad(t, tenantsYAML,

@@ -50,9 +50,7 @@ func Validate(c *Config) Problems {
 	v.admin(&c.Admin, &c.Server)
 	v.redis(&c.Store.Redis)
 	v.upstream("upstream", &c.Upstream)
-	if c.Upstream.GlobalMaxInFlight > 0 && c.Store.Redis.URL == "" && len(c.Store.Redis.Addrs) == 0 {
-		v.addf("upstream.globalMaxInFlight", "needs store.redis (the replicas share the bound through Redis); use maxInFlight for one replica")
-	}
+	v.globalBound("upstream", &c.Upstream, &c.Store.Redis)
 	v.telemetry(&c.Telemetry)
 	v.oneOf("deprovision.onDelete", c.Deprovision.OnDelete, onDeleteModes)
 	v.limits("limits", &c.Limits)
@@ -285,6 +283,13 @@ func (v *validator) noSentinelAuth(r *Redis) {
 		v.addf(p+".sentinelPasswordFile", "only for mode sentinel, not %s", r.Mode)
 	case r.SentinelPassword != "":
 		v.addf(p+".sentinelPassword", "only for mode sentinel, not %s", r.Mode)
+	}
+}
+
+// globalBound refuses a fleet-wide bound (the top level's or a tenant's, at key path p) without Redis.
+func (v *validator) globalBound(p string, u *Upstream, r *Redis) {
+	if u.GlobalMaxInFlight > 0 && r.URL == "" && len(r.Addrs) == 0 {
+		v.addf(p+".globalMaxInFlight", "needs store.redis (the replicas share the bound through Redis); use maxInFlight for one replica")
 	}
 }
 

@@ -14,8 +14,8 @@ type Readiness struct {
 	Redis         string `json:"redis"`   // "ok", "degraded", or "memory" when no Redis is configured
 	Breaker       string `json:"breaker"` // the portal circuit breaker: "closed", "half-open", "open"
 	ConfigVersion int64  `json:"configVersion"`
-	// GlobalBound is the fleet-wide portal bound (upstream.globalMaxInFlight): "off", "enforced", or
-	// "degraded" while Redis fails and only each replica's upstream.maxInFlight applies.
+	// GlobalBound is the default tenant's fleet-wide portal bound (upstream.globalMaxInFlight): "off",
+	// "enforced", or "degraded" while Redis fails and only each replica's upstream.maxInFlight applies.
 	GlobalBound string `json:"globalBound,omitempty"`
 	// Endpoints are the portal endpoint switches in force (upstream.endpoints.<op>.enabled).
 	Endpoints map[string]bool `json:"endpoints,omitempty"`
@@ -27,6 +27,9 @@ type Readiness struct {
 // TenantReadiness is one tenant's part of the /readyz detail.
 type TenantReadiness struct {
 	Breaker string `json:"breaker"` // the tenant's portal circuit breaker: "closed", "half-open", "open"
+	// GlobalBound is the tenant's fleet-wide portal bound, as Readiness.GlobalBound is the default
+	// tenant's: "off", "enforced" or "degraded".
+	GlobalBound string `json:"globalBound,omitempty"`
 }
 
 // AdminOptions are the dependencies of the admin listener.

@@ -62,7 +62,6 @@ type App struct {
 	level       zap.AtomicLevel
 
 	kv       store.KV
-	slots    *store.Semaphore // the fleet-wide portal bound; nil without Redis
 	tracing  *telemetry.Tracing
 	tracer   trace.TracerProvider // nil: tracing off
 	metrics  *metrics.Metrics
@@ -113,11 +112,6 @@ func NewApp(cfg *config.Config, opts AppOptions) (*App, error) {
 		if err := rs.InstrumentTracing(a.tracer); err != nil {
 			a.logger.Warn("cannot trace Redis calls", zap.Error(err))
 		}
-	}
-	if rs, ok := a.kv.(*store.Redis); ok {
-		a.slots = store.NewSemaphore(rs, store.SemaphoreOptions{Name: "default", Limit: cfg.Upstream.GlobalMaxInFlight,
-			Lease: cfg.Upstream.GlobalLease, Logger: logger, OnWait: a.metrics.GlobalWait})
-		a.metrics.SetGlobalSlots(a.slots)
 	}
 	a.openFleet(cfg)
 	a.version.Store(1)
@@ -206,6 +200,9 @@ func (a *App) tenantMetrics(before, now map[string]*tenantSetup) {
 		}
 	}
 	for name, t := range now {
+		if b := before[name]; b == nil || b.slots != t.slots {
+			a.metrics.SetGlobalSlots(name, globalSlots(t.slots))
+		}
 		if before[name] != nil && before[name].client == t.client {
 			continue
 		}
@@ -222,6 +219,14 @@ func (a *App) tenantMetrics(before, now map[string]*tenantSetup) {
 			return 0
 		})
 	}
+}
+
+// globalSlots is what the metrics read of a tenant's fleet-wide bound; nil (no series) when it has none.
+func globalSlots(s *store.Semaphore) metrics.GlobalSlots {
+	if s == nil {
+		return nil
+	}
+	return s
 }
 
 // onPortalCall returns the hook that records every portal call attempt of tenant in the request's
@@ -256,31 +261,32 @@ func (a *App) onBreakerChange(tenant string) func(from, to string) {
 }
 
 // tenantSetup is what the App keeps of one tenant between reloads: its configuration, its portal
-// client (kept by a reload that leaves the tenant's upstream block as it was) and its store view (kept
-// as long as the tenant exists, with its in-process id cache).
+// client (kept by a reload that leaves the tenant's upstream block as it was), its store view (kept
+// as long as the tenant exists, with its in-process id cache) and its fleet-wide portal bound (kept as
+// long as the tenant has one; a reload sets its limit).
 type tenantSetup struct {
 	cfg    config.Tenant
 	client *upstream.Client
 	store  *store.Store
+	slots  *store.Semaphore // upstream.globalMaxInFlight; nil when 0 or without Redis
 }
 
 // buildTenants builds the live setup of every tenant of cfg. A tenant of old whose upstream block is
-// unchanged keeps its portal client; fresh lists the clients built anew (to close if the caller gives
-// up). On error every client built here is closed.
-func (a *App) buildTenants(cfg *config.Config, version int64, old map[string]*tenantSetup) (lives []*gateway.Live, tenants map[string]*tenantSetup, fresh []*upstream.Client, err error) {
+// unchanged keeps its portal client, and a tenant of old that still has a fleet-wide bound keeps its
+// semaphore (the caller sets the new limit once it applies the set); fresh closes the clients and
+// semaphores built anew (for a caller that gives up). On error they are closed here.
+func (a *App) buildTenants(cfg *config.Config, version int64, old map[string]*tenantSetup) (lives []*gateway.Live, tenants map[string]*tenantSetup, fresh freshSetup, err error) {
 	var trusted []*net.IPNet
 	for _, p := range cfg.Server.TrustedProxies {
 		n, err := config.ParseTrustedProxy(p)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, fresh, err
 		}
 		trusted = append(trusted, n)
 	}
 	defer func() {
 		if err != nil {
-			for _, c := range fresh {
-				c.Close()
-			}
+			fresh.close()
 		}
 	}()
 	tenants = map[string]*tenantSetup{}
@@ -290,11 +296,25 @@ func (a *App) buildTenants(cfg *config.Config, version int64, old map[string]*te
 			return nil, nil, fresh, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
 		ts := &tenantSetup{cfg: t}
+		rs, onRedis := a.kv.(*store.Redis)
+		bounded := onRedis && t.Upstream.GlobalMaxInFlight > 0
 		if prev := old[t.Name]; prev != nil {
 			ts.store = prev.store
 			if reflect.DeepEqual(prev.cfg.Upstream, t.Upstream) {
 				ts.client = prev.client
 			}
+			if bounded {
+				ts.slots = prev.slots
+			}
+		}
+		if bounded && ts.slots == nil {
+			// Each tenant's portal has its own bound, on keys of its own: one tenant's calls never take
+			// another's slots.
+			name := t.Name
+			ts.slots = store.NewSemaphore(rs, store.SemaphoreOptions{Name: name, Limit: t.Upstream.GlobalMaxInFlight,
+				Lease: t.Upstream.GlobalLease, Logger: a.logger.With(zap.String("tenant", name)),
+				OnWait: func(d time.Duration, granted bool) { a.metrics.GlobalWait(name, d, granted) }})
+			fresh.slots = append(fresh.slots, ts.slots)
 		}
 		if ts.store == nil {
 			ts.store = store.New(store.ForTenant(a.kv, t.Name), store.Options{MappingTTL: cfg.Store.Redis.MappingTTL})
@@ -306,15 +326,14 @@ func (a *App) buildTenants(cfg *config.Config, version int64, old map[string]*te
 				OnBreakerChange: a.onBreakerChange(t.Name),
 				TracerProvider:  a.tracer,
 			}
-			// The fleet-wide bound (one Redis semaphore) is the default tenant's portal's.
-			if t.Name == config.DefaultTenant && t.Upstream.GlobalMaxInFlight > 0 && a.slots != nil {
-				opts.Slots = a.slots
+			if ts.slots != nil {
+				opts.Slots = ts.slots
 			}
 			ts.client, err = upstream.New(wiring.UpstreamConfig(t.Upstream), opts)
 			if err != nil {
 				return nil, nil, fresh, fmt.Errorf("tenant %s: %w", t.Name, err)
 			}
-			fresh = append(fresh, ts.client)
+			fresh.clients = append(fresh.clients, ts.client)
 		}
 		tenants[t.Name] = ts
 		lives = append(lives, &gateway.Live{
@@ -342,6 +361,34 @@ func (a *App) buildTenants(cfg *config.Config, version int64, old map[string]*te
 	return lives, tenants, fresh, nil
 }
 
+// freshSetup is what buildTenants built anew: the portal clients and fleet-wide bounds that no tenant
+// in force uses yet.
+type freshSetup struct {
+	clients []*upstream.Client
+	slots   []*store.Semaphore
+}
+
+// close closes what a set that is not applied built.
+func (f freshSetup) close() {
+	for _, c := range f.clients {
+		c.Close()
+	}
+	for _, s := range f.slots {
+		s.Close()
+	}
+}
+
+// boundDetail is the /readyz word of a fleet-wide bound: "off", "enforced" or "degraded".
+func boundDetail(s *store.Semaphore) string {
+	switch {
+	case s == nil || s.Limit() == 0:
+		return "off"
+	case s.Degraded():
+		return "degraded"
+	}
+	return "enforced"
+}
+
 // scimTokens are the SCIM tokens of every tenant, each naming its tenant.
 func scimTokens(cfg *config.Config) []gateway.Token {
 	var out []gateway.Token
@@ -359,17 +406,12 @@ func (a *App) readiness() gateway.Readiness {
 	a.mu.Lock()
 	tenants := a.tenants
 	a.mu.Unlock()
-	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load(), Breaker: tenants[config.DefaultTenant].client.BreakerState(), GlobalBound: "off"}
-	if a.slots != nil && a.slots.Limit() > 0 {
-		r.GlobalBound = "enforced"
-		if a.slots.Degraded() {
-			r.GlobalBound = "degraded"
-		}
-	}
+	def := tenants[config.DefaultTenant]
+	r := gateway.Readiness{Redis: "memory", ConfigVersion: a.version.Load(), Breaker: def.client.BreakerState(), GlobalBound: boundDetail(def.slots)}
 	if len(tenants) > 1 {
 		r.Tenants = map[string]gateway.TenantReadiness{}
 		for name, t := range tenants {
-			r.Tenants[name] = gateway.TenantReadiness{Breaker: t.client.BreakerState()}
+			r.Tenants[name] = gateway.TenantReadiness{Breaker: t.client.BreakerState(), GlobalBound: boundDetail(t.slots)}
 		}
 	}
 	if rs, ok := a.kv.(*store.Redis); ok {
@@ -478,9 +520,7 @@ func (a *App) reload(cfg *config.Config, version int64) error {
 		return err
 	}
 	if err := a.translog.SetConfig(translogConfig(cfg)); err != nil {
-		for _, c := range fresh {
-			c.Close()
-		}
+		fresh.close()
 		return err
 	}
 	for _, key := range config.LiveChanges(old, cfg) {
@@ -494,8 +534,10 @@ func (a *App) reload(cfg *config.Config, version int64) error {
 	if lvl, err := zap.ParseAtomicLevel(cfg.Logging.Level); err == nil {
 		a.level.SetLevel(lvl.Level())
 	}
-	if a.slots != nil {
-		a.slots.SetLimit(cfg.Upstream.GlobalMaxInFlight)
+	for _, t := range tenants {
+		if t.slots != nil {
+			t.slots.SetLimit(t.cfg.Upstream.GlobalMaxInFlight)
+		}
 	}
 	a.server.SetTenants(lives...)
 	a.mu.Lock()
@@ -507,8 +549,14 @@ func (a *App) reload(cfg *config.Config, version int64) error {
 	// The idle connections of the clients no tenant uses any more go once their requests have had time
 	// to finish.
 	for name, t := range oldTenants {
-		if n := tenants[name]; n == nil || n.client != t.client {
+		n := tenants[name]
+		if n == nil || n.client != t.client {
 			time.AfterFunc(t.cfg.Upstream.Timeout*2, t.client.Close)
+		}
+		// A bound no tenant uses any more stops renewing once the old client's calls are done; what it
+		// still holds then expires within its lease.
+		if t.slots != nil && (n == nil || n.slots != t.slots) {
+			time.AfterFunc(t.cfg.Upstream.Timeout*2, t.slots.Close)
 		}
 	}
 	a.metrics.ConfigReload(true)
@@ -522,12 +570,16 @@ func (a *App) reloadFailed(err error) {
 	a.logger.Error("configuration change refused; keeping the running configuration", zap.Error(err))
 }
 
-// closeStore stops the fleet-wide bound's lease renewal, then closes the store.
+// closeStore stops the lease renewal of the tenants' fleet-wide bounds, then closes the store.
 func (a *App) closeStore() {
 	a.closeFleet()
-	if a.slots != nil {
-		a.slots.Close()
+	a.mu.Lock()
+	for _, t := range a.tenants {
+		if t.slots != nil {
+			t.slots.Close()
+		}
 	}
+	a.mu.Unlock()
 	_ = a.kv.Close()
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,6 +98,36 @@ func startApp(tb testing.TB, cfg *config.Config, opts AppOptions) *App {
 	}
 	tb.Cleanup(app.Shutdown)
 	return app
+}
+
+// startFileApp loads the configuration file at path and starts an App that watches it (a change
+// reloads), logging to logs; it shuts the App down when the test ends.
+func startFileApp(t *testing.T, path string) (*App, *config.Config, *lockedWriter) {
+	t.Helper()
+	cfg, _, err := config.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	app, err := NewApp(cfg, AppOptions{ConfigPath: path, LogOutput: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Shutdown)
+	return app, cfg, logs
+}
+
+// replaceFile replaces the file at path the way an editor or kubectl does: a new file renamed over it.
+func replaceFile(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	writeFile(t, tmp, content)
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // answer is a decoded HTTP answer.

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,32 +83,7 @@ func TestGlobalBoundAcrossReplicas(t *testing.T) {
 	replicas := []*env{e, startReplica(t, e, nil), startReplica(t, e, nil)}
 	e.setFaults(func(f *portalsim.Faults) { f.LatencyMs = 30 })
 
-	var wg sync.WaitGroup
-	statuses := make(chan int, perReplica*len(replicas))
-	for _, r := range replicas {
-		for range perReplica {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				req, _ := http.NewRequest(http.MethodGet, r.base+"/Users/"+id, nil)
-				req.Header.Set("Authorization", "Bearer "+e2eToken)
-				resp, err := r.client.Do(req)
-				if err != nil {
-					t.Errorf("GET: %v", err)
-					return
-				}
-				resp.Body.Close()
-				statuses <- resp.StatusCode
-			}()
-		}
-	}
-	wg.Wait()
-	close(statuses)
-	for s := range statuses {
-		if s != http.StatusOK {
-			t.Fatalf("GET through a replica: status %d, want 200", s)
-		}
-	}
+	concurrentGETs(t, e2eToken, id, perReplica, replicas...)
 	stats := e.sim.Stats()
 	if stats.PeakInFlight > bound {
 		t.Fatalf("portal peak concurrency %d, want at most the fleet-wide bound %d", stats.PeakInFlight, bound)
@@ -120,12 +94,12 @@ func TestGlobalBoundAcrossReplicas(t *testing.T) {
 		if got := r.globalBoundDetail(); got != "enforced" {
 			t.Fatalf("/readyz globalBound %q, want enforced", got)
 		}
-		waits += r.metricValue("scimgw_portal_global_waits_total")
+		waits += r.metricValue(`scimgw_portal_global_waits_total{tenant="default"}`)
 	}
 	if waits == 0 {
 		t.Fatalf("scimgw_portal_global_waits_total is 0 on every replica, want queued calls")
 	}
-	if got := e.metricValue("scimgw_portal_global_slots_limit"); got != bound {
+	if got := e.metricValue(`scimgw_portal_global_slots_limit{tenant="default"}`); got != bound {
 		t.Fatalf("scimgw_portal_global_slots_limit %v, want %d", got, bound)
 	}
 }
@@ -153,7 +127,7 @@ func TestGlobalBoundQueueFull(t *testing.T) {
 		t.Fatalf("portal calls %d then %d: the refused call reached the portal", before, got)
 	}
 	(<-slow).want(t, http.StatusOK)
-	if got := other.metricValue(`scimgw_portal_global_wait_seconds_count{result="timeout"}`); got != 1 {
+	if got := other.metricValue(`scimgw_portal_global_wait_seconds_count{result="timeout",tenant="default"}`); got != 1 {
 		t.Fatalf(`scimgw_portal_global_wait_seconds_count{result="timeout"} %v, want 1`, got)
 	}
 }
@@ -251,9 +225,9 @@ mapping: {defaultDomain: corp.example}
 	t.Logf("a GET through the surviving replica was answered %s after the kill (lease %s)", time.Since(killed), lease)
 	// The first expired lease freed the slot; the second is found by the next call or renewal tick.
 	waitFor(t, "both of the killed replica's leases counted expired", func() bool {
-		return e.metricValue("scimgw_portal_global_lease_expiries_total") == 2
+		return e.metricValue(`scimgw_portal_global_lease_expiries_total{tenant="default"}`) == 2
 	})
-	if got := e.metricValue("scimgw_portal_global_waits_total"); got != 1 {
+	if got := e.metricValue(`scimgw_portal_global_waits_total{tenant="default"}`); got != 1 {
 		t.Fatalf("scimgw_portal_global_waits_total %v, want 1", got)
 	}
 }
@@ -274,7 +248,7 @@ func TestGlobalBoundRedisDown(t *testing.T) {
 	if got := e.globalBoundDetail(); got != "degraded" {
 		t.Fatalf("/readyz globalBound %q with Redis down, want degraded", got)
 	}
-	if got := e.metricValue("scimgw_portal_global_bound_degraded"); got != 1 {
+	if got := e.metricValue(`scimgw_portal_global_bound_degraded{tenant="default"}`); got != 1 {
 		t.Fatalf("scimgw_portal_global_bound_degraded %v with Redis down, want 1", got)
 	}
 
@@ -283,7 +257,7 @@ func TestGlobalBoundRedisDown(t *testing.T) {
 		e.scim(http.MethodGet, "/Users/"+id, nil).want(t, http.StatusOK)
 		return e.globalBoundDetail() == "enforced"
 	})
-	if got := e.metricValue("scimgw_portal_global_bound_degraded"); got != 0 {
+	if got := e.metricValue(`scimgw_portal_global_bound_degraded{tenant="default"}`); got != 0 {
 		t.Fatalf("scimgw_portal_global_bound_degraded %v after Redis came back, want 0", got)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/scim-gateway/scim-gateway/config"
 )
 
 // fileEnv is a gateway started from a configuration file (so that it reloads), in front of portal-sim.
@@ -48,19 +45,7 @@ func newFileEnv(t *testing.T, extra string) *fileEnv {
 	writeFile(t, filepath.Join(dir, "token"), e2eToken+"\n")
 	path := filepath.Join(dir, "config.yaml")
 	writeFile(t, path, fmt.Sprintf(fileConfig, dir, simSrv.URL, extra))
-	cfg, _, err := config.Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
-	app, err := NewApp(cfg, AppOptions{ConfigPath: path, LogOutput: logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Shutdown)
+	app, cfg, logs := startFileApp(t, path)
 	e := &env{t: t, sim: sim, simSrv: simSrv, app: app, cfg: cfg, base: "http://" + app.SCIMAddr() + "/scim/v2",
 		logs: logs, client: &http.Client{Timeout: 30 * time.Second}}
 	return &fileEnv{env: e, dir: dir, path: path}
@@ -69,11 +54,7 @@ func newFileEnv(t *testing.T, extra string) *fileEnv {
 // rewrite replaces the configuration file the way an editor or kubectl does: a new file renamed over it.
 func (f *fileEnv) rewrite(extra string) {
 	f.t.Helper()
-	tmp := f.path + ".tmp"
-	writeFile(f.t, tmp, fmt.Sprintf(fileConfig, f.dir, f.simSrv.URL, extra))
-	if err := os.Rename(tmp, f.path); err != nil {
-		f.t.Fatal(err)
-	}
+	replaceFile(f.t, f.path, fmt.Sprintf(fileConfig, f.dir, f.simSrv.URL, extra))
 }
 
 func writeFile(t *testing.T, path, content string) {

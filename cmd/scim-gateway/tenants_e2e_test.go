@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/scim-gateway/scim-gateway/config"
 	"github.com/scim-gateway/scim-gateway/internal/testkit"
 )
 
@@ -67,19 +64,7 @@ func TestTenantsE2E(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	writeFile(t, path, fmt.Sprintf(tenantsConfig, srvA.URL, srvB.URL, prefix, ""))
-	cfg, _, err := config.Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
-	app, err := NewApp(cfg, AppOptions{ConfigPath: path, LogOutput: logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Shutdown)
+	app, cfg, logs := startFileApp(t, path)
 	client := &http.Client{Timeout: 30 * time.Second}
 	base := "http://" + app.SCIMAddr() + "/scim/v2"
 	a := &env{t: t, sim: simA, simSrv: srvA, app: app, cfg: cfg, base: base, logs: logs, client: client}
@@ -199,7 +184,7 @@ func TestTenantsE2E(t *testing.T) {
 
 	// /readyz names each tenant's breaker.
 	_, ready := a.admin("/readyz", "")
-	if !strings.Contains(ready, `"tenants":{`) || !strings.Contains(ready, `"fabrikam":{"breaker":"closed"}`) {
+	if !strings.Contains(ready, `"tenants":{`) || !strings.Contains(ready, `"fabrikam":{"breaker":"closed","globalBound":"off"}`) {
 		t.Errorf("/readyz: %s", ready)
 	}
 
@@ -222,13 +207,9 @@ func TestTenantsE2E(t *testing.T) {
 
 	// Reload: fabrikam goes, tailspin (on portal A) comes; the default tenant's portal client stays.
 	before := app.portalClient("default")
-	tmp := path + ".tmp"
-	writeFile(t, tmp, strings.Replace(fmt.Sprintf(tenantsConfig, srvA.URL, srvB.URL, prefix, ""),
+	replaceFile(t, path, strings.Replace(fmt.Sprintf(tenantsConfig, srvA.URL, srvB.URL, prefix, ""),
 		"  - name: fabrikam\n    tokens: [{name: entra-fab, value: "+fabToken+"}]",
 		"  - name: tailspin\n    tokens: [{name: entra-tail, value: "+tailToken+"}]", 1))
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
 	eventually(t, "fabrikam's token is refused", func() bool {
 		return b.send(http.MethodGet, base+"/Users/"+idB, fabToken, nil).status == http.StatusUnauthorized
 	})

@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// GlobalSlots is what the fleet-wide portal bound (upstream.globalMaxInFlight) reports: the Redis
+// GlobalSlots is what a tenant's fleet-wide portal bound (upstream.globalMaxInFlight) reports: a Redis
 // semaphore of gateway/store.
 type GlobalSlots interface {
 	Limit() int      // slots across the fleet; 0 when the bound is off
@@ -22,55 +22,80 @@ const (
 	WaitTimeout = "timeout" // queue wait over, or the caller left: the SCIM call answered 503
 )
 
-// globalCollectors are the scimgw_portal_global_* series, read from the GlobalSlots given to
-// SetGlobalSlots at each scrape (all 0 until then).
-func (m *Metrics) globalCollectors() []prometheus.Collector {
-	gauge := func(name, help string, f func(GlobalSlots) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: Namespace + name, Help: help}, func() float64 {
-			if g := m.global.Load(); g != nil {
-				return f(*g)
-			}
-			return 0
-		})
+// globalCollector reports the scimgw_portal_global_* gauges and counters of every tenant that has a
+// fleet-wide bound, read from its GlobalSlots at each scrape. A tenant without one has no series.
+type globalCollector struct {
+	m                                   *Metrics
+	limit, inUse, degraded, waits, gone *prometheus.Desc
+}
+
+func newGlobalCollector(m *Metrics) *globalCollector {
+	desc := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(Namespace+name, help, []string{"tenant"}, nil)
 	}
-	counter := func(name, help string, f func(GlobalSlots) uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: Namespace + name, Help: help}, func() float64 {
-			if g := m.global.Load(); g != nil {
-				return float64(f(*g))
-			}
-			return 0
-		})
-	}
-	m.globalWait = durationHistogram(Namespace+"portal_global_wait_seconds",
-		"Time portal calls of this replica queued for a fleet-wide slot, by result (granted, timeout).", "result")
-	return []prometheus.Collector{
-		gauge("portal_global_slots_limit", "Fleet-wide portal call slots (upstream.globalMaxInFlight); 0: off.",
-			func(g GlobalSlots) float64 { return float64(g.Limit()) }),
-		gauge("portal_global_slots_in_use", "Fleet-wide portal call slots held by every replica, as Redis last reported.",
-			func(g GlobalSlots) float64 { return float64(g.InUse()) }),
-		gauge("portal_global_bound_degraded", "1 while Redis fails and only this replica's upstream.maxInFlight bounds portal calls.",
-			func(g GlobalSlots) float64 {
-				if g.Degraded() {
-					return 1
-				}
-				return 0
-			}),
-		counter("portal_global_waits_total", "Portal calls of this replica that queued for a fleet-wide slot.",
-			GlobalSlots.Waits),
-		counter("portal_global_lease_expiries_total", "Fleet-wide slot leases this replica found expired (a replica died holding them) and freed.",
-			GlobalSlots.Expired),
-		m.globalWait,
+	return &globalCollector{m: m,
+		limit:    desc("portal_global_slots_limit", "Fleet-wide portal call slots of the tenant (upstream.globalMaxInFlight)."),
+		inUse:    desc("portal_global_slots_in_use", "Fleet-wide portal call slots of the tenant held by every replica, as Redis last reported."),
+		degraded: desc("portal_global_bound_degraded", "1 while Redis fails and only this replica's upstream.maxInFlight bounds the tenant's portal calls."),
+		waits:    desc("portal_global_waits_total", "Portal calls of this replica that queued for a fleet-wide slot of the tenant."),
+		gone:     desc("portal_global_lease_expiries_total", "Fleet-wide slot leases of the tenant this replica found expired (a replica died holding them) and freed."),
 	}
 }
 
-// SetGlobalSlots makes the scimgw_portal_global_* series report g.
-func (m *Metrics) SetGlobalSlots(g GlobalSlots) { m.global.Store(&g) }
+func (g *globalCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{g.limit, g.inUse, g.degraded, g.waits, g.gone} {
+		ch <- d
+	}
+}
 
-// GlobalWait records how long a portal call queued for a fleet-wide slot, and whether it got one.
-func (m *Metrics) GlobalWait(d time.Duration, granted bool) {
+func (g *globalCollector) Collect(ch chan<- prometheus.Metric) {
+	g.m.queueMu.Lock()
+	bounds := make(map[string]GlobalSlots, len(g.m.global))
+	for t, s := range g.m.global {
+		bounds[t] = s
+	}
+	g.m.queueMu.Unlock()
+	for t, s := range bounds {
+		degraded := 0.0
+		if s.Degraded() {
+			degraded = 1
+		}
+		ch <- prometheus.MustNewConstMetric(g.limit, prometheus.GaugeValue, float64(s.Limit()), t)
+		ch <- prometheus.MustNewConstMetric(g.inUse, prometheus.GaugeValue, float64(s.InUse()), t)
+		ch <- prometheus.MustNewConstMetric(g.degraded, prometheus.GaugeValue, degraded, t)
+		ch <- prometheus.MustNewConstMetric(g.waits, prometheus.CounterValue, float64(s.Waits()), t)
+		ch <- prometheus.MustNewConstMetric(g.gone, prometheus.CounterValue, float64(s.Expired()), t)
+	}
+}
+
+// globalCollectors are the scimgw_portal_global_* series.
+func (m *Metrics) globalCollectors() []prometheus.Collector {
+	m.globalWait = durationHistogram(Namespace+"portal_global_wait_seconds",
+		"Time portal calls of this replica queued for a fleet-wide slot, by tenant and result (granted, timeout).", "tenant", "result")
+	return []prometheus.Collector{newGlobalCollector(m), m.globalWait}
+}
+
+// SetGlobalSlots makes the scimgw_portal_global_* series of tenant report g; nil drops them (the
+// tenant's bound is off, or the tenant is gone).
+func (m *Metrics) SetGlobalSlots(tenant string, g GlobalSlots) {
+	m.queueMu.Lock()
+	defer m.queueMu.Unlock()
+	if g == nil {
+		delete(m.global, tenant)
+		return
+	}
+	if m.global == nil {
+		m.global = map[string]GlobalSlots{}
+	}
+	m.global[tenant] = g
+}
+
+// GlobalWait records how long a portal call of tenant queued for a fleet-wide slot, and whether it got
+// one.
+func (m *Metrics) GlobalWait(tenant string, d time.Duration, granted bool) {
 	res := WaitTimeout
 	if granted {
 		res = WaitGranted
 	}
-	m.globalWait.WithLabelValues(res).Observe(d.Seconds())
+	m.globalWait.WithLabelValues(tenant, res).Observe(d.Seconds())
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,7 +97,7 @@ type Metrics struct {
 
 	queueMu     sync.Mutex
 	portalQueue map[string][2]func() int // by tenant: in flight, waiting
-	global      atomic.Pointer[GlobalSlots]
+	global      map[string]GlobalSlots   // by tenant: its fleet-wide bound
 	globalWait  *prometheus.HistogramVec
 }
 
@@ -245,11 +244,12 @@ func (m *Metrics) SetPortalQueue(tenant string, inFlight, waiting func() int) {
 	m.portalQueue[tenant] = [2]func() int{inFlight, waiting}
 }
 
-// RemoveTenant drops the gauges of a tenant that a reload removed (its portal queue and breaker state);
-// its counters stay, as counters do.
+// RemoveTenant drops the gauges of a tenant that a reload removed (its portal queue, breaker state and
+// fleet-wide bound); its counters stay, as counters do.
 func (m *Metrics) RemoveTenant(tenant string) {
 	m.queueMu.Lock()
 	delete(m.portalQueue, tenant)
+	delete(m.global, tenant)
 	m.queueMu.Unlock()
 	m.breakerState.DeleteLabelValues(tenant)
 }

@@ -387,24 +387,45 @@ func (f fakeGlobal) Waits() uint64   { return f.waits }
 func (f fakeGlobal) Expired() uint64 { return f.expired }
 func (f fakeGlobal) Degraded() bool  { return f.degraded }
 
+// TestGlobalSlots: each tenant's fleet-wide bound has its own series, none before it is set, none after
+// it is dropped (the tenant's bound turned off) or the tenant is removed.
 func TestGlobalSlots(t *testing.T) {
 	m := metrics.New()
+	names := []string{"scimgw_portal_global_slots_limit", "scimgw_portal_global_slots_in_use",
+		"scimgw_portal_global_bound_degraded", "scimgw_portal_global_waits_total", "scimgw_portal_global_lease_expiries_total"}
 	e := scrape(t, m)
-	for _, s := range []string{"scimgw_portal_global_slots_limit", "scimgw_portal_global_slots_in_use",
-		"scimgw_portal_global_bound_degraded", "scimgw_portal_global_waits_total", "scimgw_portal_global_lease_expiries_total"} {
-		e.want(t, s, 0)
+	for _, s := range names {
+		if _, ok := e.families[s]; ok {
+			t.Fatalf("%s reported before any tenant has a fleet-wide bound", s)
+		}
 	}
-	m.SetGlobalSlots(fakeGlobal{limit: 20, inUse: 7, waits: 3, expired: 2, degraded: true})
-	m.GlobalWait(30*time.Millisecond, true)
-	m.GlobalWait(5*time.Second, false)
+	m.SetGlobalSlots("default", fakeGlobal{limit: 20, inUse: 7, waits: 3, expired: 2, degraded: true})
+	m.SetGlobalSlots("fabrikam", fakeGlobal{limit: 4, inUse: 1, waits: 9})
+	m.GlobalWait("default", 30*time.Millisecond, true)
+	m.GlobalWait("default", 5*time.Second, false)
+	m.GlobalWait("fabrikam", time.Millisecond, true)
 	e = scrape(t, m)
-	e.want(t, "scimgw_portal_global_slots_limit", 20)
-	e.want(t, "scimgw_portal_global_slots_in_use", 7)
-	e.want(t, "scimgw_portal_global_bound_degraded", 1)
-	e.want(t, "scimgw_portal_global_waits_total", 3)
-	e.want(t, "scimgw_portal_global_lease_expiries_total", 2)
-	e.want(t, `scimgw_portal_global_wait_seconds_count{result="granted"}`, 1)
-	e.want(t, `scimgw_portal_global_wait_seconds_bucket{result="granted",le="0.05"}`, 1)
-	e.want(t, `scimgw_portal_global_wait_seconds_count{result="timeout"}`, 1)
-	e.want(t, `scimgw_portal_global_wait_seconds_bucket{result="timeout",le="2.5"}`, 0)
+	e.want(t, `scimgw_portal_global_slots_limit{tenant="default"}`, 20)
+	e.want(t, `scimgw_portal_global_slots_in_use{tenant="default"}`, 7)
+	e.want(t, `scimgw_portal_global_bound_degraded{tenant="default"}`, 1)
+	e.want(t, `scimgw_portal_global_waits_total{tenant="default"}`, 3)
+	e.want(t, `scimgw_portal_global_lease_expiries_total{tenant="default"}`, 2)
+	e.want(t, `scimgw_portal_global_slots_limit{tenant="fabrikam"}`, 4)
+	e.want(t, `scimgw_portal_global_slots_in_use{tenant="fabrikam"}`, 1)
+	e.want(t, `scimgw_portal_global_bound_degraded{tenant="fabrikam"}`, 0)
+	e.want(t, `scimgw_portal_global_waits_total{tenant="fabrikam"}`, 9)
+	e.want(t, `scimgw_portal_global_wait_seconds_count{result="granted",tenant="default"}`, 1)
+	e.want(t, `scimgw_portal_global_wait_seconds_bucket{result="granted",tenant="default",le="0.05"}`, 1)
+	e.want(t, `scimgw_portal_global_wait_seconds_count{result="timeout",tenant="default"}`, 1)
+	e.want(t, `scimgw_portal_global_wait_seconds_bucket{result="timeout",tenant="default",le="2.5"}`, 0)
+	e.want(t, `scimgw_portal_global_wait_seconds_count{result="granted",tenant="fabrikam"}`, 1)
+
+	m.SetGlobalSlots("default", nil)
+	m.RemoveTenant("fabrikam")
+	e = scrape(t, m)
+	for _, s := range names {
+		if _, ok := e.families[s]; ok {
+			t.Fatalf("%s still reported after both bounds were dropped", s)
+		}
+	}
 }

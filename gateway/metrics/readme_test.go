@@ -56,7 +56,8 @@ func TestREADMEMetricsTable(t *testing.T) {
 	m.ConfigReload(true)
 	m.SetConfigVersion(1)
 	m.SetPortalQueue("default", func() int { return 0 }, func() int { return 0 })
-	m.GlobalWait(time.Millisecond, true)
+	m.GlobalWait("default", time.Millisecond, true)
+	m.SetGlobalSlots("default", fakeGlobal{limit: 1})
 	m.ReconcileRun(map[string]int{"unmanaged": 0}, time.Second, time.Now())
 	actual := map[string]string{}
 	for name, fam := range scrape(t, m).families {

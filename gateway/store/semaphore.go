@@ -15,12 +15,13 @@ import (
 	"go.uber.org/zap"
 )
 
-// The semaphore's Redis layout, all under one hash tag (one Cluster slot), per bound name:
+// The semaphore's Redis layout, all under one hash tag (one Cluster slot), per bound name (a tenant;
+// <ns> is the tenant's namespace, TenantNamespace: none for the default tenant, "t:NAME:" for another):
 //
-//	<prefix>portal-slots:{<name>}:holders    sorted set: lease id -> lease expiry (ms, Redis clock)
-//	<prefix>portal-slots:{<name>}:queue      sorted set: waiter id -> ticket (FIFO order)
-//	<prefix>portal-slots:{<name>}:queue-exp  sorted set: waiter id -> waiter expiry (ms)
-//	<prefix>portal-slots:{<name>}:ticket     counter of tickets
+//	<prefix><ns>portal-slots:{<name>}:holders    sorted set: lease id -> lease expiry (ms, Redis clock)
+//	<prefix><ns>portal-slots:{<name>}:queue      sorted set: waiter id -> ticket (FIFO order)
+//	<prefix><ns>portal-slots:{<name>}:queue-exp  sorted set: waiter id -> waiter expiry (ms)
+//	<prefix><ns>portal-slots:{<name>}:ticket     counter of tickets
 //
 // Every script reads the time from Redis (TIME), so replicas with skewed clocks agree on expiry, and
 // first drops expired leases (a crashed holder) and expired waiters (a crashed waiter).
@@ -94,7 +95,8 @@ const (
 
 // SemaphoreOptions configure a Semaphore.
 type SemaphoreOptions struct {
-	// Name tells bounds apart (a tenant); it becomes part of the keys.
+	// Name tells bounds apart: the tenant whose portal the bound protects. The keys are in the tenant's
+	// namespace, so two tenants' bounds never share a slot.
 	Name string
 	// Limit is the number of slots across every process sharing the Redis; 0 refuses nothing (the bound
 	// is off) and asks Redis nothing.
@@ -145,7 +147,7 @@ func NewSemaphore(r *Redis, opts SemaphoreOptions) *Semaphore {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	base := r.prefix + "portal-slots:{" + opts.Name + "}:"
+	base := r.prefix + TenantNamespace(opts.Name) + "portal-slots:{" + opts.Name + "}:"
 	s := &Semaphore{
 		r:      r,
 		keys:   []string{base + "holders", base + "queue", base + "queue-exp", base + "ticket"},
