@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +24,7 @@ import (
 //	<prefix><ns>portal-slots:{<name>}:queue      sorted set: waiter id -> ticket (FIFO order)
 //	<prefix><ns>portal-slots:{<name>}:queue-exp  sorted set: waiter id -> waiter expiry (ms)
 //	<prefix><ns>portal-slots:{<name>}:ticket     counter of tickets
+//	<prefix><ns>portal-slots:{<name>}:free       pub/sub channel: the waiters a freed slot is for
 //
 // Every script reads the time from Redis (TIME), so replicas with skewed clocks agree on expiry, and
 // first drops expired leases (a crashed holder) and expired waiters (a crashed waiter).
@@ -66,31 +69,56 @@ redis.call("ZADD", KEYS[3], now + tonumber(ARGV[4]), id)
 return {0, held, expired}
 `)
 
-// semRelease gives back the slot ARGV[1], or leaves the queue when ARGV[1] is a waiter. It answers
-// {slots held after, leases expired}.
-var semRelease = redis.NewScript(semaphorePrelude + `
+// semWake tells the waiters that free slots are theirs (limit ARGV[2], channel ARGV[3]): it publishes
+// the ids of the waiters at the head of the queue that the free slots go to, space-separated, and each
+// process wakes its own. Nothing is published when no slot is free or nobody waits.
+const semWake = `
+local function wake()
+	local free = tonumber(ARGV[2]) - redis.call("ZCARD", KEYS[1])
+	if free > 0 then
+		local ids = redis.call("ZRANGE", KEYS[2], 0, free - 1)
+		if #ids > 0 then
+			redis.call("PUBLISH", ARGV[3], table.concat(ids, " "))
+		end
+	end
+end
+`
+
+// semRelease gives back the slot ARGV[1], or leaves the queue when ARGV[1] is a waiter, and wakes the
+// waiters the freed slot is for. It answers {slots held after, leases expired}.
+var semRelease = redis.NewScript(semaphorePrelude + semWake + `
 redis.call("ZREM", KEYS[1], ARGV[1])
 redis.call("ZREM", KEYS[2], ARGV[1])
 redis.call("ZREM", KEYS[3], ARGV[1])
+wake()
 return {redis.call("ZCARD", KEYS[1]), expired}
 `)
 
-// semRenew extends the leases ARGV[2..] that still exist by ARGV[1] ms. It answers {slots held,
-// leases expired}.
-var semRenew = redis.NewScript(semaphorePrelude + `
-for i = 2, #ARGV do
+// semRenew extends the leases ARGV[4..] that still exist by ARGV[1] ms, and wakes waiters when it
+// found expired leases. It answers {slots held, leases expired}.
+var semRenew = redis.NewScript(semaphorePrelude + semWake + `
+for i = 4, #ARGV do
 	redis.call("ZADD", KEYS[1], "XX", now + tonumber(ARGV[1]), ARGV[i])
+end
+if expired > 0 then
+	wake()
 end
 return {redis.call("ZCARD", KEYS[1]), expired}
 `)
 
-// Polling of a waiting caller: the first poll after semPollMin, doubling up to semPollMax (with jitter,
-// so that waiters of many replicas do not poll in step). A waiter that stops polling leaves the queue
-// after semWaiterTTL.
+// A waiting caller is woken when a slot is freed for it (the release publishes its id), and polls as
+// well, so that a lost message (a dropped subscription, a lease that expired with no script to notice)
+// never strands it: while the subscription is up, the first poll after semWakePollMin, doubling up to
+// semWakePollMax; while it is not, after semPollMin doubling up to semPollMax (with jitter, so that
+// waiters of many replicas do not poll in step). A waiter that stops polling leaves the queue after
+// semWaiterTTL. The listener checks its subscription with a PING after semListenIdle without a message.
 const (
-	semPollMin   = 2 * time.Millisecond
-	semPollMax   = 20 * time.Millisecond
-	semWaiterTTL = 2 * time.Second
+	semPollMin     = 2 * time.Millisecond
+	semPollMax     = 20 * time.Millisecond
+	semWakePollMin = 25 * time.Millisecond
+	semWakePollMax = 250 * time.Millisecond
+	semWaiterTTL   = 2 * time.Second
+	semListenIdle  = 5 * time.Second
 )
 
 // SemaphoreOptions configure a Semaphore.
@@ -113,16 +141,21 @@ type SemaphoreOptions struct {
 
 // Semaphore is a bound on concurrent work shared by every process on one Redis (the portal calls of a
 // fleet of replicas): counting slots with leases that expire, a FIFO queue of tickets for fairness,
-// Lua scripts for atomicity, and a background renewal of the leases this process holds. When Redis
+// Lua scripts for atomicity, a background renewal of the leases this process holds, and a pub/sub
+// subscription that wakes a waiter as soon as a slot is freed for it (polling stays as a fallback). When Redis
 // fails, Acquire lets every caller through (the caller's own local bound still applies) and reports
 // the semaphore Degraded until a Redis call succeeds again. It is safe for concurrent use. Close stops
 // the renewal.
 type Semaphore struct {
-	r      *Redis
-	keys   []string
-	lease  time.Duration
-	logger *zap.Logger
-	onWait func(time.Duration, bool)
+	r       *Redis
+	keys    []string
+	channel string // pub/sub channel of the waiters' wake-ups
+	lease   time.Duration
+	logger  *zap.Logger
+	onWait  func(time.Duration, bool)
+
+	// Poll intervals of a waiter: while the subscription is up (wake*), and while it is not.
+	pollMin, pollMax, wakePollMin, wakePollMax time.Duration
 
 	limit    atomic.Int64
 	inUse    atomic.Int64  // fleet-wide slots held, as Redis last said
@@ -130,12 +163,15 @@ type Semaphore struct {
 	waits    atomic.Uint64 // Acquires that had to queue
 	degraded atomic.Bool
 
-	mu   sync.Mutex
-	held map[string]struct{} // lease ids this process holds
+	mu      sync.Mutex
+	held    map[string]struct{}      // lease ids this process holds
+	waiters map[string]chan struct{} // waiter ids of this process, each with its wake-up
 
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	listening  atomic.Bool // the wake-up subscription is up
+	stop       chan struct{}
+	done       chan struct{}
+	listenDone chan struct{}
+	closeOnce  sync.Once
 }
 
 // NewSemaphore builds the semaphore opts describe on r and starts renewing its leases.
@@ -149,17 +185,22 @@ func NewSemaphore(r *Redis, opts SemaphoreOptions) *Semaphore {
 	}
 	base := r.prefix + TenantNamespace(opts.Name) + "portal-slots:{" + opts.Name + "}:"
 	s := &Semaphore{
-		r:      r,
-		keys:   []string{base + "holders", base + "queue", base + "queue-exp", base + "ticket"},
-		lease:  opts.Lease,
-		logger: logger.With(zap.String("component", "portal-slots"), zap.String("bound", opts.Name)),
-		onWait: opts.OnWait,
-		held:   map[string]struct{}{},
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		r:       r,
+		keys:    []string{base + "holders", base + "queue", base + "queue-exp", base + "ticket"},
+		channel: base + "free",
+		lease:   opts.Lease,
+		logger:  logger.With(zap.String("component", "portal-slots"), zap.String("bound", opts.Name)),
+		onWait:  opts.OnWait,
+		pollMin: semPollMin, pollMax: semPollMax, wakePollMin: semWakePollMin, wakePollMax: semWakePollMax,
+		held:       map[string]struct{}{},
+		waiters:    map[string]chan struct{}{},
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		listenDone: make(chan struct{}),
 	}
 	s.limit.Store(int64(max(opts.Limit, 0)))
 	go s.renewLoop()
+	go s.listen()
 	return s
 }
 
@@ -197,9 +238,12 @@ func (s *Semaphore) Acquire(ctx context.Context) (release func(), err error) {
 	// The script calls must not be cut by the queue deadline (that would count as a Redis failure and
 	// leave the outcome unknown): the Redis command timeout bounds them, and ctx is checked between.
 	rctx := context.WithoutCancel(ctx)
+	// Listening before the first try: a slot freed between a refused try and the wait still wakes it.
+	wake := s.addWaiter(id)
+	defer s.removeWaiter(id)
 	var (
 		start  time.Time
-		poll   = semPollMin
+		poll   time.Duration
 		queued bool
 		timer  *time.Timer
 	)
@@ -234,6 +278,11 @@ func (s *Semaphore) Acquire(ctx context.Context) (release func(), err error) {
 			queued, start = true, time.Now()
 			s.waits.Add(1)
 		}
+		pollMin, pollMax := s.pollMin, s.pollMax
+		if s.listening.Load() {
+			pollMin, pollMax = s.wakePollMin, s.wakePollMax
+		}
+		poll = min(max(2*poll, pollMin), pollMax)
 		if timer == nil {
 			timer = time.NewTimer(jitter(poll))
 		} else {
@@ -241,12 +290,12 @@ func (s *Semaphore) Acquire(ctx context.Context) (release func(), err error) {
 		}
 		select {
 		case <-timer.C:
+		case <-wake:
 		case <-ctx.Done():
 			s.leave(rctx, id)
 			s.waited(start, false)
 			return nil, context.Cause(ctx)
 		}
-		poll = min(2*poll, semPollMax)
 		limit = max(s.limit.Load(), 1)
 	}
 }
@@ -274,12 +323,95 @@ func (s *Semaphore) release(ctx context.Context, id string) {
 	s.mu.Lock()
 	delete(s.held, id)
 	s.mu.Unlock()
-	s.runCounting(ctx, "slots-release", semRelease, id)
+	s.runCounting(ctx, "slots-release", semRelease, id, s.limit.Load(), s.channel)
 }
 
 // leave takes a waiter out of the queue (it gave up); on failure its entry expires by itself.
 func (s *Semaphore) leave(ctx context.Context, id string) {
-	s.runCounting(ctx, "slots-leave", semRelease, id)
+	s.runCounting(ctx, "slots-leave", semRelease, id, s.limit.Load(), s.channel)
+}
+
+// addWaiter registers the waiter id of this process and returns the channel its wake-ups arrive on.
+func (s *Semaphore) addWaiter(id string) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.waiters[id] = ch
+	s.mu.Unlock()
+	return ch
+}
+
+func (s *Semaphore) removeWaiter(id string) {
+	s.mu.Lock()
+	delete(s.waiters, id)
+	s.mu.Unlock()
+}
+
+// wakeWaiters wakes the waiters of this process among ids (a message of the channel); the others are
+// other processes'.
+func (s *Semaphore) wakeWaiters(ids string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range strings.FieldsSeq(ids) {
+		if ch, ok := s.waiters[id]; ok {
+			select {
+			case ch <- struct{}{}:
+			default: // already woken
+			}
+		}
+	}
+}
+
+// listen keeps the wake-up subscription, and tells waiters whether it is up (then they poll rarely).
+// go-redis reconnects and subscribes again after a failure; a PING after semListenIdle without a
+// message finds a connection that died silently.
+func (s *Semaphore) listen() {
+	defer close(s.listenDone)
+	ps := s.r.client.Subscribe(context.Background(), s.channel)
+	go func() {
+		select {
+		case <-s.stop:
+		case <-s.done:
+		}
+		_ = ps.Close()
+	}()
+	pinged := false
+	for {
+		msg, err := ps.ReceiveTimeout(context.Background(), semListenIdle)
+		select {
+		case <-s.stop:
+			s.listening.Store(false)
+			return
+		default:
+		}
+		if err != nil {
+			var nerr net.Error
+			if errors.As(err, &nerr) && nerr.Timeout() && !pinged {
+				pinged = true
+				ctx, cancel := context.WithTimeout(context.Background(), semListenIdle)
+				err = ps.Ping(ctx)
+				cancel()
+				if err == nil {
+					continue
+				}
+			}
+			// Down, or no answer to the PING: poll until the subscription is confirmed again.
+			s.listening.Store(false)
+			pinged = false
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(jitter(time.Second)):
+			}
+			continue
+		}
+		pinged = false
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			s.listening.Store(m.Kind == "subscribe")
+		case *redis.Message:
+			s.wakeWaiters(m.Payload)
+		}
+	}
 }
 
 // runCounting runs a script that answers {slots held, leases expired} and records both.
@@ -331,13 +463,13 @@ func (s *Semaphore) renewLoop() {
 		case <-t.C:
 		}
 		s.mu.Lock()
-		args := make([]any, 0, len(s.held)+1)
-		args = append(args, s.lease.Milliseconds())
+		args := make([]any, 0, len(s.held)+3)
+		args = append(args, s.lease.Milliseconds(), s.limit.Load(), s.channel)
 		for id := range s.held {
 			args = append(args, id)
 		}
 		s.mu.Unlock()
-		if len(args) == 1 && s.limit.Load() == 0 {
+		if len(args) == 3 && s.limit.Load() == 0 {
 			continue // the bound is off and nothing is held: nothing to ask Redis
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), s.lease/3)
@@ -346,11 +478,13 @@ func (s *Semaphore) renewLoop() {
 	}
 }
 
-// Close stops the renewal: the slots still held expire within the lease. It does not close r.
+// Close stops the renewal and the wake-up subscription: the slots still held expire within the
+// lease. It does not close r.
 func (s *Semaphore) Close() {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.done
+		<-s.listenDone
 	})
 }
 

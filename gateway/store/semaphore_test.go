@@ -112,12 +112,25 @@ func TestSemaphoreBoundAcrossReplicas(t *testing.T) {
 }
 
 // TestSemaphoreFIFO checks fairness: waiters get freed slots in the order they queued, whichever
-// replica they are on, and a newcomer does not take a slot ahead of them.
+// replica they are on, and a newcomer does not take a slot ahead of them. "woken" makes the waiters
+// poll once a minute: then only the wake-up each release publishes gets them their slot within the
+// test's 20 s.
 func TestSemaphoreFIFO(t *testing.T) {
+	for _, mode := range []string{"polling", "woken"} {
+		t.Run(mode, func(t *testing.T) { testSemaphoreFIFO(t, mode == "woken") })
+	}
+}
+
+func testSemaphoreFIFO(t *testing.T, woken bool) {
 	stores := replicaStores(t, 3)
 	a := newTestSemaphore(t, stores[0], 1, 5*time.Second)
 	b := newTestSemaphore(t, stores[1], 1, 5*time.Second)
 	c := newTestSemaphore(t, stores[2], 1, 5*time.Second)
+	if woken {
+		slowPolls(b)
+		slowPolls(c)
+		waitFor(t, 10*time.Second, "the subscriptions up", func() bool { return b.listening.Load() && c.listening.Load() })
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
@@ -292,5 +305,73 @@ func TestSemaphoreOff(t *testing.T) {
 	}
 	if s.Degraded() || r.Errors() != before {
 		t.Fatalf("bound off: degraded %v, redis errors %d then %d; want no Redis call", s.Degraded(), before, r.Errors())
+	}
+}
+
+// slowPolls makes s poll once a minute, listening or not: only a wake-up gets it a slot within a test.
+func slowPolls(s *Semaphore) {
+	s.pollMin, s.pollMax, s.wakePollMin, s.wakePollMax = time.Minute, time.Minute, time.Minute, time.Minute
+}
+
+// acquireAndRelease takes a slot of s in the background and gives it back at once; the channel tells
+// Acquire's error.
+func acquireAndRelease(ctx context.Context, s *Semaphore) <-chan error {
+	got := make(chan error, 1)
+	go func() {
+		r, err := s.Acquire(ctx)
+		if err == nil {
+			r()
+		}
+		got <- err
+	}()
+	return got
+}
+
+// TestSemaphoreLostWakeUp: when the wake-up of a freed slot is lost, the waiter still gets the slot
+// by polling.
+func TestSemaphoreLostWakeUp(t *testing.T) {
+	stores := replicaStores(t, 2)
+	a := newTestSemaphore(t, stores[0], 1, 5*time.Second)
+	b := newTestSemaphore(t, stores[1], 1, 5*time.Second)
+	waitFor(t, 10*time.Second, "the subscriptions up", func() bool { return a.listening.Load() && b.listening.Load() })
+	b.wakePollMin, b.wakePollMax = 5*time.Millisecond, 20*time.Millisecond
+	a.channel = a.channel + ":nobody" // a's release wakes no one
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	releaseA, err := a.Acquire(ctx)
+	if err != nil {
+		t.Fatalf("Acquire a: %v", err)
+	}
+	got := acquireAndRelease(ctx, b)
+	waitFor(t, 10*time.Second, "b queued", func() bool { return queueLen(t, a) == 1 })
+	releaseA()
+	if err := <-got; err != nil {
+		t.Fatalf("Acquire b after a lost wake-up: %v", err)
+	}
+}
+
+// TestSemaphoreListenerAcrossRedisRestart: the subscription is down while Redis is, and comes back
+// with it, so that waiters are woken again.
+func TestSemaphoreListenerAcrossRedisRestart(t *testing.T) {
+	srv := testkit.StartRedisServer(t)
+	r := newTestRedis(t, testRedisConfig(srv.URL()), defaultCircuitSettings())
+	s := newTestSemaphore(t, r, 1, 5*time.Second)
+	waitFor(t, 10*time.Second, "the subscription up", s.listening.Load)
+	srv.Stop()
+	waitFor(t, 30*time.Second, "the subscription seen down", func() bool { return !s.listening.Load() })
+	srv.Start()
+	waitFor(t, 30*time.Second, "the subscription up again", s.listening.Load)
+	slowPolls(s)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	release, err := s.Acquire(ctx)
+	if err != nil {
+		t.Fatalf("Acquire: %v", err)
+	}
+	got := acquireAndRelease(ctx, s)
+	waitFor(t, 10*time.Second, "a waiter queued", func() bool { return queueLen(t, s) == 1 })
+	release()
+	if err := <-got; err != nil {
+		t.Fatalf("Acquire after the restart, woken: %v", err)
 	}
 }
