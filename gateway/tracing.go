@@ -25,6 +25,14 @@ const (
 	AttrRequestID = "scim.request_id"
 )
 
+// serverSpanName and serverSpanOpts start every server span: a request that is not sampled (most of
+// them) then costs no name, no attribute and no option slice; a recorded span gets its name and
+// attributes at once (the samplers offered decide on the trace id and the parent only).
+var (
+	serverSpanName = "SCIM request"
+	serverSpanOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+)
+
 // traceRequest is the middleware that makes one server span per SCIM request: the parent comes from
 // an incoming W3C traceparent, the name is the method and route template, and the attributes say
 // the tenant, the SCIM operation and the status. It goes ahead of observe, so that the translation
@@ -33,22 +41,32 @@ func (s *Server) traceRequest(next echo.HandlerFunc) echo.HandlerFunc {
 	prop := propagation.TraceContext{}
 	return func(c echo.Context) error {
 		r := c.Request()
-		route := c.Path()
-		if route == "" {
-			route = "unmatched"
+		ctx := r.Context()
+		if r.Header.Get("Traceparent") != "" {
+			ctx = prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
 		}
-		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := s.tracer.Start(ctx, r.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(
+		ctx, span := s.tracer.Start(ctx, serverSpanName, serverSpanOpts...)
+		defer span.End()
+		recording := span.IsRecording()
+		if recording {
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			span.SetName(r.Method + " " + route)
+			span.SetAttributes(
 				attribute.String("http.request.method", r.Method),
 				attribute.String("http.route", route),
 				attribute.String(AttrRequestID, reqOf(c).id),
-			))
-		defer span.End()
+			)
+		}
 		c.SetRequest(r.WithContext(ctx))
 		err := next(c)
 		if err != nil {
 			c.Error(err)
+		}
+		if !recording {
+			return nil
 		}
 		status := c.Response().Status
 		span.SetAttributes(attribute.Int("http.response.status_code", status))

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/go-resty/resty/v2"
 	"go.opentelemetry.io/otel/attribute"
@@ -31,13 +32,28 @@ const (
 // propagator sends the W3C traceparent of the attempt's span to the portal.
 var propagator = propagation.TraceContext{}
 
+// Most requests are not sampled, and a span that is not recorded should cost next to nothing: spans
+// start with a fixed name and no attributes (built once here), and get their name and attributes only
+// when the sampler chose to record them. The samplers the gateway offers (OTEL_TRACES_SAMPLER) decide
+// on the trace id and the parent, not on names or attributes.
+var (
+	callSpanName    = "portal call"
+	attemptSpanName = "portal request"
+	attemptSpanOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+)
+
 // startCall starts the span of one portal call (all its attempts).
 func (c *Client) startCall(ctx context.Context, ep endpoint) (context.Context, trace.Span) {
-	return c.tracer.Start(ctx, "portal "+ep.op, trace.WithAttributes(
-		attribute.String(AttrOperation, ep.op),
-		attribute.String(AttrMethod, ep.method),
-		attribute.String(AttrTemplate, ep.path),
-	))
+	ctx, span := c.tracer.Start(ctx, callSpanName)
+	if span.IsRecording() {
+		span.SetName("portal " + ep.op)
+		span.SetAttributes(
+			attribute.String(AttrOperation, ep.op),
+			attribute.String(AttrMethod, ep.method),
+			attribute.String(AttrTemplate, ep.path),
+		)
+	}
+	return ctx, span
 }
 
 // endCall ends a call's span with its final status (0: no answer), the retries made, the breaker's
@@ -61,12 +77,17 @@ func (c *Client) endCall(span trace.Span, status, attempts int, err *translator.
 
 // startAttempt starts the client span of one HTTP request to the portal.
 func (c *Client) startAttempt(ctx context.Context, op, method, template string, n int) (context.Context, trace.Span) {
-	return c.tracer.Start(ctx, method+" "+template, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		attribute.String(AttrOperation, op),
-		attribute.String(AttrMethod, method),
-		attribute.String(AttrTemplate, template),
-		attribute.Int(AttrAttempt, n),
-	))
+	ctx, span := c.tracer.Start(ctx, attemptSpanName, attemptSpanOpts...)
+	if span.IsRecording() {
+		span.SetName(method + " " + template)
+		span.SetAttributes(
+			attribute.String(AttrOperation, op),
+			attribute.String(AttrMethod, method),
+			attribute.String(AttrTemplate, template),
+			attribute.Int(AttrAttempt, n),
+		)
+	}
+	return ctx, span
 }
 
 // endAttempt ends an attempt's span with the portal's status (0: no answer) and the error, if any.
@@ -81,14 +102,30 @@ func endAttempt(span trace.Span, status int, err *translator.Error) {
 	span.End()
 }
 
-// injectTrace sets the traceparent header of req from ctx's span, when there is one.
+// injectTrace sets the traceparent header of req from ctx's span, when there is one (sampled or not:
+// the flag it carries tells the portal).
 func injectTrace(ctx context.Context, req *resty.Request) {
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return
 	}
-	h := make(map[string]string, 2)
-	propagator.Inject(ctx, propagation.MapCarrier(h))
-	for k, v := range h {
-		req.SetHeader(k, v)
+	propagator.Inject(ctx, headerCarrier(req.Header))
+}
+
+// headerCarrier sets the W3C headers in an http.Header under their canonical names directly, without
+// the canonicalisation (and allocation) of http.Header.Set.
+type headerCarrier http.Header
+
+func (h headerCarrier) Get(key string) string { return http.Header(h).Get(key) }
+
+func (h headerCarrier) Set(key, value string) {
+	switch key {
+	case "traceparent":
+		h["Traceparent"] = []string{value}
+	case "tracestate":
+		h["Tracestate"] = []string{value}
+	default:
+		http.Header(h).Set(key, value)
 	}
 }
+
+func (h headerCarrier) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
