@@ -17,7 +17,7 @@ import (
 // fakePortal is a portal made of function fields: a test sets the calls it expects; a call whose
 // field is nil fails the test. Every call is counted by name.
 type fakePortal struct {
-	t *testing.T
+	t testing.TB
 
 	createUser     func(ctx context.Context, u translator.NewPortalUser) (translator.PortalUser, error)
 	getUser        func(ctx context.Context, idUser int64) (translator.PortalUser, error)
@@ -341,7 +341,7 @@ func (p *portalUsers) only(t *testing.T) translator.PortalUser {
 }
 
 // userPortal returns a fake portal whose user calls work on users; a test overrides what it needs.
-func userPortal(t *testing.T, users *portalUsers) *fakePortal {
+func userPortal(t testing.TB, users *portalUsers) *fakePortal {
 	return &fakePortal{t: t,
 		createUser: func(_ context.Context, nu translator.NewPortalUser) (translator.PortalUser, error) {
 			return users.add(nu), nil

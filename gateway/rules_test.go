@@ -19,7 +19,7 @@ const aliceBody = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"us
 "emails":[{"type":"work","value":"alice@contoso.com","primary":true}]}`
 
 // newUser is the portal create body of a SCIM user body under the default mapping.
-func newUser(t *testing.T, body string) translator.NewPortalUser {
+func newUser(t testing.TB, body string) translator.NewPortalUser {
 	t.Helper()
 	m, err := translator.NewMapping(translator.DefaultMappingConfig())
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 func BenchmarkGetByIDTenants(b *testing.B) {
 	for _, n := range []int{1, 20} {
 		b.Run(fmt.Sprintf("tenants=%d", n), func(b *testing.B) {
-			t := &testing.T{}
 			m, err := translator.NewMapping(translator.DefaultMappingConfig())
 			if err != nil {
 				b.Fatal(err)
@@ -25,13 +24,13 @@ func BenchmarkGetByIDTenants(b *testing.B) {
 			var lives []*Live
 			var tokens []Token
 			users := newPortalUsers()
-			u := users.add(newUser(t, aliceBody))
+			u := users.add(newUser(b, aliceBody))
 			for i := range n {
 				name := DefaultTenant
 				if i > 0 {
 					name = fmt.Sprintf("tenant-%02d", i)
 				}
-				fp := userPortal(t, users)
+				fp := userPortal(b, users)
 				lives = append(lives, &Live{Tenant: name, Store: store.New(store.ForTenant(kv, name), store.Options{}), Users: fp, Groups: fp,
 					Switches: fp, Mapping: m, OnDelete: OnDeleteDisable, Limits: Limits{MaxBodyBytes: 1 << 20, MaxPageSize: 100, MaxScan: 1000, MaxOperations: 100}})
 				tokens = append(tokens, Token{Name: "entra-" + name, Value: fmt.Sprintf("token-%02d-0123456789abcdef", i), Tenant: name})
