@@ -14,8 +14,10 @@
 # process's CPU time (/proc/PID/stat utime+stime) and reports CPU per GET, which does not depend on
 # whether the gateway's CPU or the client CPU is the bottleneck.
 #
-#   scripts/bench-tracing.sh [--rounds N] [--seconds S] [--bin-dir DIR] [--quick]
+#   scripts/bench-tracing.sh [--rounds N] [--seconds S] [--bin-dir DIR] [--quick] [--perf]
 #
+# --perf also samples the off and the 10% gateway with `perf record -g` during one more run each and
+# prints the top of `perf report` (the gateway's symbols; needs perf and perf_event_paranoid <= 2).
 # Needs wrk, redis-server, curl and go. Writes the table to stdout.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -27,6 +29,7 @@ CONNECTIONS=32
 ROUNDS=7
 SECONDS_PER_RUN=8
 BIN_DIR=""
+PERF=0
 MODES=(off 10pct 100pct)
 
 while [[ $# -gt 0 ]]; do
@@ -34,6 +37,7 @@ while [[ $# -gt 0 ]]; do
     --rounds) ROUNDS="$2"; shift 2 ;;
     --seconds) SECONDS_PER_RUN="$2"; shift 2 ;;
     --bin-dir) BIN_DIR="$2"; shift 2 ;;
+    --perf) PERF=1; shift ;;
     --quick) ROUNDS=1 SECONDS_PER_RUN=2 USERS=200; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-tracing.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -224,3 +228,23 @@ done
 echo
 echo "Per-round ratios to off: 10% req/s${RATIOS[10pct]}, CPU${CPURATIOS[10pct]}; 100% req/s${RATIOS[100pct]}, CPU${CPURATIOS[100pct]}."
 echo "Client CPU ($CLIENT_CPU) and gateway CPU ($SERVER_CPU) busy during the last off run: gateway $(calc "$(cat "$WORK/cpu-off-$ROUNDS.txt") / $TICK / $SECONDS_PER_RUN * 100" 0)% of a CPU."
+
+if ((PERF)); then
+  command -v perf >/dev/null || die "--perf needs perf"
+  for mode in off 10pct; do
+    pid_var="PID_gw_$mode"
+    log "perf record of the $mode gateway during a ${SECONDS_PER_RUN}s run"
+    perf record -F 2999 -g -o "$WORK/perf-$mode.data" -p "${!pid_var}" -- sleep "$SECONDS_PER_RUN" 2>"$WORK/perf-$mode.log" &
+    perf_pid=$!
+    run "perf-$mode" "$mode" "$SECONDS_PER_RUN"
+    wait "$perf_pid" || die "perf record failed: $(cat "$WORK/perf-$mode.log")"
+    echo
+    echo "perf report of the $mode gateway ($(rps "perf-$mode") req/s), children (cumulative) by symbol:"
+    echo '```'
+    perf report -i "$WORK/perf-$mode.data" --children --stdio --percent-limit 0.3 -g none 2>/dev/null >"$WORK/perf-$mode.txt" || true
+    grep -E '^ +[0-9]' "$WORK/perf-$mode.txt" | grep -v kernel | sed -n '1,25p'
+    echo "# the tracing path: OpenTelemetry, telemetry/, the gateway's and the portal client's tracing"
+    grep -E '^ +[0-9]' "$WORK/perf-$mode.txt" | grep -E 'otel|telemetry|[Tt]rac|[Ss]pan' | sed -n '1,40p'
+    echo '```'
+  done
+fi
