@@ -16,7 +16,7 @@
 #
 #   scripts/bench-tracing.sh [--rounds N] [--seconds S] [--bin-dir DIR] [--quick] [--perf]
 #
-# --perf also samples the off and the 10% gateway with `perf record -g` during one more run each and
+# --perf also samples each gateway with `perf record -g` during one more run each and
 # prints the top of `perf report` (the gateway's symbols; needs perf and perf_event_paranoid <= 2).
 # Needs wrk, redis-server, curl and go. Writes the table to stdout.
 set -euo pipefail
@@ -231,7 +231,7 @@ echo "Client CPU ($CLIENT_CPU) and gateway CPU ($SERVER_CPU) busy during the las
 
 if ((PERF)); then
   command -v perf >/dev/null || die "--perf needs perf"
-  for mode in off 10pct; do
+  for mode in "${MODES[@]}"; do
     pid_var="PID_gw_$mode"
     log "perf record of the $mode gateway during a ${SECONDS_PER_RUN}s run"
     perf record -F 2999 -g -o "$WORK/perf-$mode.data" -p "${!pid_var}" -- sleep "$SECONDS_PER_RUN" 2>"$WORK/perf-$mode.log" &

@@ -42,8 +42,29 @@ var (
 	attemptSpanOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 )
 
+// noSpan is what startCall and startAttempt return instead of a span that could not be recorded:
+// it ends, records and allocates nothing (the trace API's no-op span).
+var noSpan = trace.SpanFromContext(context.Background())
+
+// unsampledParent reports whether ctx holds a span (local or remote) that is neither sampled nor
+// recorded. No child of it can be recorded under the samplers OTEL_TRACES_SAMPLER offers: the
+// parentbased_* ones never sample the child of an unsampled parent, traceidratio decides on the trace
+// id the child shares (so it decides as it did for the parent), always_off never samples and
+// always_on would have sampled the parent. So a portal call of a request that is not sampled (90% of
+// them at 10% sampling) starts no spans at all: the ids, the sampler and the two context values
+// per span are skipped, and the portal gets the request's own traceparent (its trace id, the server
+// span's id, sampled flag 0) instead of one with an attempt span's id that no backend will ever see.
+func unsampledParent(ctx context.Context) bool {
+	parent := trace.SpanFromContext(ctx)
+	sc := parent.SpanContext()
+	return sc.IsValid() && !sc.IsSampled() && !parent.IsRecording()
+}
+
 // startCall starts the span of one portal call (all its attempts).
 func (c *Client) startCall(ctx context.Context, ep endpoint) (context.Context, trace.Span) {
+	if unsampledParent(ctx) {
+		return ctx, noSpan
+	}
 	ctx, span := c.tracer.Start(ctx, callSpanName)
 	if span.IsRecording() {
 		span.SetName("portal " + ep.op)
@@ -77,6 +98,9 @@ func (c *Client) endCall(span trace.Span, status, attempts int, err *translator.
 
 // startAttempt starts the client span of one HTTP request to the portal.
 func (c *Client) startAttempt(ctx context.Context, op, method, template string, n int) (context.Context, trace.Span) {
+	if unsampledParent(ctx) {
+		return ctx, noSpan
+	}
 	ctx, span := c.tracer.Start(ctx, attemptSpanName, attemptSpanOpts...)
 	if span.IsRecording() {
 		span.SetName(method + " " + template)
@@ -103,7 +127,7 @@ func endAttempt(span trace.Span, status int, err *translator.Error) {
 }
 
 // injectTrace sets the traceparent header of req from ctx's span, when there is one (sampled or not:
-// the flag it carries tells the portal).
+// the flag it carries tells the portal; not sampled, it is the request's span, see unsampledParent).
 func injectTrace(ctx context.Context, req *resty.Request) {
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -390,5 +391,96 @@ func TestTraceExportOTLPHTTP(t *testing.T) {
 	}
 	if paths[0] != "/v1/traces" {
 		t.Fatalf("export path %q, want /v1/traces", paths[0])
+	}
+}
+
+// countingIDs is the SDK's ID generator contract with ids handed out in order and remembered, so a
+// test sees which spans were started (recorded or not).
+type countingIDs struct {
+	mu   sync.Mutex
+	next uint64
+	ids  []trace.SpanID
+}
+
+func (g *countingIDs) span() trace.SpanID {
+	g.next++
+	var sid trace.SpanID
+	for i := range 8 {
+		sid[7-i] = byte(g.next >> (8 * i))
+	}
+	g.ids = append(g.ids, sid)
+	return sid
+}
+
+func (g *countingIDs) NewIDs(context.Context) (trace.TraceID, trace.SpanID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	tid := trace.TraceID{0x0a}
+	tid[15] = byte(g.next + 1)
+	return tid, g.span()
+}
+
+func (g *countingIDs) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.span()
+}
+
+func (g *countingIDs) handedOut() []trace.SpanID {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]trace.SpanID(nil), g.ids...)
+}
+
+// TestTraceUnsampledRequestStartsNoPortalSpans: a GET whose incoming traceparent is not sampled
+// starts one span only, its server span (not recorded), and no portal call or attempt span; the
+// portal gets the request's trace id with the server span's id and the sampled flag off. A sampled
+// GET after it still has its full tree.
+func TestTraceUnsampledRequestStartsNoPortalSpans(t *testing.T) {
+	p := startTracedPortal(t)
+	rec := tracetest.NewSpanRecorder()
+	ids := &countingIDs{}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithIDGenerator(ids))
+	cfg := e2eConfig(p.srv.URL)
+	app := startApp(t, cfg, AppOptions{LogOutput: &lockedWriter{w: &bytes.Buffer{}}, TracerProvider: tp})
+	e := &env{t: t, sim: p.sim, simSrv: p.srv, app: app, cfg: cfg, base: "http://" + app.SCIMAddr() + "/scim/v2",
+		logs: &lockedWriter{w: &bytes.Buffer{}}, client: &http.Client{Timeout: 30 * time.Second}}
+	id := e.scim(http.MethodPost, "/Users", entraCreate("erin@contoso.com", "erin")).want(t, http.StatusCreated).str("id")
+	before, _ := p.calls()
+	idsBefore := len(ids.handedOut())
+
+	e.scim(http.MethodGet, "/Users/"+id, nil, "Traceparent", "00-"+incomingTrace+"-"+incomingParent+"-00").want(t, http.StatusOK)
+	started := ids.handedOut()[idsBefore:]
+	if len(started) != 1 {
+		t.Fatalf("an unsampled GET started %d spans, want 1 (the server span): %v", len(started), started)
+	}
+	parents, _ := p.calls()
+	sent := parents[len(before):]
+	want := "00-" + incomingTrace + "-" + started[0].String() + "-00"
+	if len(sent) != 1 || sent[0] != want {
+		t.Fatalf("portal calls of the unsampled GET sent traceparent %q, want one call with %q", sent, want)
+	}
+
+	rec.Reset()
+	e.scim(http.MethodGet, "/Users/"+id, nil, "Traceparent", "00-"+incomingTrace+"-"+incomingParent+"-01").want(t, http.StatusOK)
+	var tree spanTree
+	waitFor(t, "the sampled GET's server span to end", func() bool {
+		tree = spanTree{rec.Ended()}
+		for _, sp := range tree.spans {
+			if sp.SpanKind() == trace.SpanKindServer {
+				return true
+			}
+		}
+		return false
+	})
+	get := tree.named(t, "portal getUser")
+	if n := len(tree.children(get.SpanContext().SpanID())); n != 1 {
+		t.Fatalf("the sampled GET's portal call has %d attempt spans, want 1 (spans %v)", n, tree.names())
+	}
+	for _, sp := range tree.spans {
+		if sp.SpanContext().TraceID().String() != incomingTrace || !sp.SpanContext().IsSampled() {
+			t.Fatalf("span %q of trace %s (sampled %v) recorded: only the sampled GET's spans should be", sp.Name(),
+				sp.SpanContext().TraceID(), sp.SpanContext().IsSampled())
+		}
 	}
 }
