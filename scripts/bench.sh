@@ -84,13 +84,7 @@ STATIC_TOKEN="bench-static-token-0123456789"
 SCIM_TOKEN="bench-scim-token-0123456789"
 
 # Redis gets its own server here, so its own CPU pinning: with the portal, off the server's CPU.
-[[ "$REDIS_PORT" != 6379 ]] || die "refusing port 6379"
-start_proc redis "$WORK/redis.log" taskset -c "$CLIENT_CPU" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
-  --save "" --appendonly no --dir "$WORK"
-wait_redis "$REDIS_PORT"
-start_proc sim "$WORK/portal-sim.log" taskset -c "$CLIENT_CPU" "$BIN_DIR/portal-sim" --listen "127.0.0.1:$SIM_PORT" \
-  --static-token "$STATIC_TOKEN" --seed 1
-wait_http "$SIM_URL/_sim/stats" 30 "$PID_sim" "$WORK/portal-sim.log"
+start_pinned_backends
 
 cat >"$WORK/gateway.yaml" <<EOF
 server:

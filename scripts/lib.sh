@@ -111,6 +111,19 @@ start_redis() {
   wait_redis "$port"
 }
 
+# start_pinned_backends starts the benchmarks' own redis-server on $REDIS_PORT and portal-sim on
+# $SIM_PORT (static token $STATIC_TOKEN), both pinned to CPU $CLIENT_CPU, off the server under test's
+# CPU, and waits for both to answer. Logs go to $WORK.
+start_pinned_backends() {
+  [[ "$REDIS_PORT" != 6379 ]] || die "refusing port 6379"
+  start_proc redis "$WORK/redis.log" taskset -c "$CLIENT_CPU" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
+    --save "" --appendonly no --dir "$WORK"
+  wait_redis "$REDIS_PORT"
+  start_proc sim "$WORK/portal-sim.log" taskset -c "$CLIENT_CPU" "$BIN_DIR/portal-sim" --listen "127.0.0.1:$SIM_PORT" \
+    --static-token "$STATIC_TOKEN" --seed 1
+  wait_http "http://127.0.0.1:$SIM_PORT/_sim/stats" 30 "$PID_sim" "$WORK/portal-sim.log"
+}
+
 # sim_faults URL JSON sets portal-sim's faults (PUT /_sim/faults).
 sim_faults() {
   curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/json' --data "$2" "$1/_sim/faults" ||
