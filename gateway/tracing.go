@@ -84,9 +84,10 @@ func (s *Server) traceRequest(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// traceIDOf returns the hex trace id of ctx's span, "" when there is none.
+// traceIDOf returns the hex trace id of ctx's span when it is sampled, "" otherwise: an unsampled trace
+// is never exported, so its id would lead nowhere.
 func traceIDOf(ctx context.Context) string {
-	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
 		return sc.TraceID().String()
 	}
 	return ""
