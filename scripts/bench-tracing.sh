@@ -59,7 +59,6 @@ if [[ -z "$BIN_DIR" ]]; then
 fi
 [[ -x "$BIN_DIR/otlpsink" ]] || (cd "$REPO_ROOT" && go build -o "$BIN_DIR/otlpsink" ./tools/otlpsink) || die "otlpsink build failed"
 
-on_client() { taskset -c "$CLIENT_CPU" "$@"; }
 
 free_port REDIS_PORT
 free_port SIM_PORT
@@ -131,20 +130,8 @@ for mode in "${MODES[@]}"; do
   url="URL_$mode"
   on_client "$BIN_DIR/scim-loadgen" --base-url "${!url}/scim/v2" --token "$SCIM_TOKEN" --sim-url "$SIM_URL" \
     --scenario get --users "$USERS" --requests "$USERS" --concurrency 16 --prefix bget >"$WORK/warm-$mode.txt"
-  grep -q '^answers:.* errors=0 .* network_errors=0 ' "$WORK/warm-$mode.txt" || die "warming $mode failed: $(tail -1 "$WORK/warm-$mode.txt")"
+  answers_ok "$WORK/warm-$mode.txt" || die "warming $mode failed: $(tail -1 "$WORK/warm-$mode.txt")"
 done
-
-cat >"$WORK/paths.lua" <<'EOF'
-local paths = {}
-for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
-local headers = { ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN") }
-local i = 0
-function init(args) i = math.random(#paths) end
-function request()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i], headers)
-end
-EOF
 
 # cpu_ticks PID prints the process's utime+stime in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -155,7 +142,7 @@ run() {
   local name="$1" mode="$2" secs="$3" url="URL_$2" pid_var="PID_gw_$2" t0 t1
   t0=$(cpu_ticks "${!pid_var}")
   BENCH_PATHS="$WORK/paths.txt" BENCH_TOKEN="$SCIM_TOKEN" on_client wrk -t2 -c"$CONNECTIONS" -d"${secs}s" --latency \
-    --timeout 10s -s "$WORK/paths.lua" "${!url}" >"$WORK/wrk-$name.txt" 2>&1 || die "wrk $name failed: $(cat "$WORK/wrk-$name.txt")"
+    --timeout 10s -s "$REPO_ROOT/scripts/wrk-paths.lua" "${!url}" >"$WORK/wrk-$name.txt" 2>&1 || die "wrk $name failed: $(cat "$WORK/wrk-$name.txt")"
   t1=$(cpu_ticks "${!pid_var}")
   if grep -q -E 'Non-2xx|Socket errors' "$WORK/wrk-$name.txt"; then
     die "wrk $name: errors: $(grep -E 'Non-2xx|Socket errors' "$WORK/wrk-$name.txt")"

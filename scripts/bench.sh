@@ -67,9 +67,8 @@ if [[ -z "$BIN_DIR" ]]; then
 fi
 [[ -x "$BIN_DIR/refproxy" ]] || die "$BIN_DIR/refproxy is missing"
 
-# on_client runs a load generator on the client CPU. Servers are started with taskset directly, which
+# Load generators run through on_client (lib.sh); servers are started with taskset directly, which
 # exec's them, so that the pid start_proc records is the server's own.
-on_client() { taskset -c "$CLIENT_CPU" "$@"; }
 
 free_port REDIS_PORT
 free_port SIM_PORT
@@ -128,7 +127,6 @@ latency() { sim_faults "$SIM_URL" "{\"latencyMs\":$1}"; }
 op_col() { awk -v op="$2" -v c="$3" '$1 == op && $2 ~ /^[0-9]+$/ { v = $c } END { print v }' "$1"; }
 users_per_s() { sed -n 's/^phase initial: .* users\/s=\([0-9.]*\).*/\1/p' "$1"; }
 calls_per() { sed -n "s/^  portal calls per $2: \([0-9.]*\).*/\1/p" "$1" | tail -1; }
-answers_ok() { grep -q '^answers:.* errors=0 .* network_errors=0 ' "$1"; }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 verdict() { awk "BEGIN { exit !($1) }" && echo met || echo MISSED; }
 
@@ -151,25 +149,12 @@ awk '{ print "SET refproxy:" $2 " " $1 }' "$WORK/ids.txt" | redis-cli -p "$REDIS
 gw_loadgen --scenario get --users "$GET_USERS" --requests "$GET_USERS" --concurrency 16 --prefix bget >"$WORK/warm.txt"
 answers_ok "$WORK/warm.txt" || die "warming the gateway failed: $(tail -1 "$WORK/warm.txt")"
 
-cat >"$WORK/paths.lua" <<'EOF'
--- Cycles over the paths of $BENCH_PATHS, each thread from a different place, with the bearer token.
-local paths = {}
-for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
-local headers = { ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN") }
-local i = 0
-function init(args) i = math.random(#paths) end
-function request()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i], headers)
-end
-EOF
-
 # wrk_run NAME URL PATHS TOKEN CONNECTIONS SECONDS runs wrk on the client CPU and writes its output to
 # $WORK/wrk-NAME.txt; it fails when any answer was not 2xx.
 wrk_run() {
   local name="$1" url="$2" paths="$3" token="$4" conns="$5" secs="$6"
   BENCH_PATHS="$paths" BENCH_TOKEN="$token" on_client wrk -t2 -c"$conns" -d"${secs}s" --latency --timeout 10s \
-    -s "$WORK/paths.lua" "$url" >"$WORK/wrk-$name.txt" 2>&1 || die "wrk $name failed: $(cat "$WORK/wrk-$name.txt")"
+    -s "$REPO_ROOT/scripts/wrk-paths.lua" "$url" >"$WORK/wrk-$name.txt" 2>&1 || die "wrk $name failed: $(cat "$WORK/wrk-$name.txt")"
   if grep -q -E 'Non-2xx|Socket errors' "$WORK/wrk-$name.txt"; then
     die "wrk $name: errors: $(grep -E 'Non-2xx|Socket errors' "$WORK/wrk-$name.txt")"
   fi
@@ -232,7 +217,7 @@ latency 0
 RSS_BEFORE=$(rss_kib "$GW_PID" VmRSS)
 PEAK_RSS=0
 BENCH_PATHS="$WORK/paths-gateway.txt" BENCH_TOKEN="$SCIM_TOKEN" taskset -c "$CLIENT_CPU" wrk -t2 -c"$MEM_CONNECTIONS" \
-  -d"${MEM_SECONDS}s" --timeout 10s -s "$WORK/paths.lua" "$GW_URL" >"$WORK/wrk-memory.txt" 2>&1 &
+  -d"${MEM_SECONDS}s" --timeout 10s -s "$REPO_ROOT/scripts/wrk-paths.lua" "$GW_URL" >"$WORK/wrk-memory.txt" 2>&1 &
 MEM_WRK=$!
 PIDS+=("$MEM_WRK")
 while kill -0 "$MEM_WRK" 2>/dev/null; do

@@ -111,6 +111,12 @@ start_redis() {
   wait_redis "$port"
 }
 
+# on_client runs a command pinned to the client CPU ($CLIENT_CPU), off the server under test's CPU.
+on_client() { taskset -c "$CLIENT_CPU" "$@"; }
+
+# answers_ok FILE succeeds when scim-loadgen's report in FILE counts no error and no network error.
+answers_ok() { grep -q '^answers:.* errors=0 .* network_errors=0 ' "$1"; }
+
 # start_pinned_backends starts the benchmarks' own redis-server on $REDIS_PORT and portal-sim on
 # $SIM_PORT (static token $STATIC_TOKEN), both pinned to CPU $CLIENT_CPU, off the server under test's
 # CPU, and waits for both to answer. Logs go to $WORK.
