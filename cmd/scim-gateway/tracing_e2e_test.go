@@ -91,6 +91,23 @@ type spanTree struct {
 	spans []sdktrace.ReadOnlySpan
 }
 
+// endedTree waits for the request's server span to end (it ends after the answer is written) and
+// returns the spans ended by then.
+func endedTree(t *testing.T, rec *tracetest.SpanRecorder) spanTree {
+	t.Helper()
+	var tree spanTree
+	waitFor(t, "the server span to end", func() bool {
+		tree = spanTree{rec.Ended()}
+		for _, sp := range tree.spans {
+			if sp.SpanKind() == trace.SpanKindServer {
+				return true
+			}
+		}
+		return false
+	})
+	return tree
+}
+
 func (s spanTree) children(parent trace.SpanID) []sdktrace.ReadOnlySpan {
 	var out []sdktrace.ReadOnlySpan
 	for _, sp := range s.spans {
@@ -175,16 +192,7 @@ func TestTraceCreateWithUnknownOutcome(t *testing.T) {
 		"Traceparent", "00-"+incomingTrace+"-"+incomingParent+"-01").want(t, http.StatusCreated)
 	e.setFaults(func(f *portalsim.Faults) { f.SlowCommitRate, f.SlowCommitMs = 0, 0 })
 
-	var tree spanTree
-	waitFor(t, "the server span to end", func() bool {
-		tree = spanTree{rec.Ended()}
-		for _, sp := range tree.spans {
-			if sp.SpanKind() == trace.SpanKindServer {
-				return true
-			}
-		}
-		return false
-	})
+	tree := endedTree(t, rec)
 	server := tree.named(t, "POST /scim/v2/Users")
 	if server.SpanContext().TraceID().String() != incomingTrace || server.Parent().SpanID().String() != incomingParent {
 		t.Fatalf("server span trace %s parent %s, want the incoming %s / %s", server.SpanContext().TraceID(), server.Parent().SpanID(), incomingTrace, incomingParent)
@@ -269,16 +277,7 @@ func TestTraceRetriedGet(t *testing.T) {
 	p.fail503.Store(1)
 	e.scim(http.MethodGet, "/Users/"+id, nil).want(t, http.StatusOK)
 
-	var tree spanTree
-	waitFor(t, "the server span to end", func() bool {
-		tree = spanTree{rec.Ended()}
-		for _, sp := range tree.spans {
-			if sp.SpanKind() == trace.SpanKindServer {
-				return true
-			}
-		}
-		return false
-	})
+	tree := endedTree(t, rec)
 	server := tree.named(t, "GET /scim/v2/Users/:id")
 	if server.Parent().IsValid() {
 		t.Fatalf("server span has a parent %s without an incoming traceparent", server.Parent().SpanID())
