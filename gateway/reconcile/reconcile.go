@@ -448,60 +448,57 @@ func (r *run) deletedMembers(groups []translator.PortalGroup) error {
 // checkDuplicates reads, for each externalKey seen more than once, every record that has it (the
 // portal's filter is case-insensitive; only exact matches count) and reports each of them.
 func (r *run) checkDuplicates() error {
-	for _, ext := range sortedKeys(r.users.dupExts) {
-		var dup []translator.PortalUser
-		err := pages(r.ctx, 1, r.opts.PageSize,
-			func(ctx context.Context, p translator.Page) ([]translator.PortalUser, int, error) {
-				l, err := r.opts.Portal.ListUsers(ctx, []translator.PortalFilter{{Field: translator.FieldExternalKey, Value: ext}}, p)
-				return l.Users, l.Count, err
-			},
-			func(page []translator.PortalUser, _ int) {
-				for _, u := range page {
-					if u.ExternalKey == ext {
-						dup = append(dup, u)
-					}
-				}
-			})
-		if err != nil {
-			return r.portalErr(err)
-		}
-		ids := make([]string, len(dup))
-		for i, u := range dup {
-			ids[i] = fmt.Sprint(u.IDUser)
-		}
-		for i := range dup {
-			if len(dup) > 1 {
-				r.findings = append(r.findings, userFinding(KindDuplicateExternalID, &dup[i],
-					fmt.Sprintf("externalKey shared by %d portal users: idUser %s", len(dup), strings.Join(ids, ", "))))
-			}
-		}
+	err := reportDuplicates(r, r.users.dupExts,
+		func(ctx context.Context, f []translator.PortalFilter, p translator.Page) ([]translator.PortalUser, int, error) {
+			l, err := r.opts.Portal.ListUsers(ctx, f, p)
+			return l.Users, l.Count, err
+		},
+		func(u *translator.PortalUser) (string, int64) { return u.ExternalKey, u.IDUser },
+		"portal users: idUser", userFinding)
+	if err != nil {
+		return err
 	}
-	for _, ext := range sortedKeys(r.groups.dupExts) {
-		var dup []translator.PortalGroup
+	return reportDuplicates(r, r.groups.dupExts,
+		func(ctx context.Context, f []translator.PortalFilter, p translator.Page) ([]translator.PortalGroup, int, error) {
+			l, err := r.opts.Portal.ListGroups(ctx, f, p)
+			return l.Groups, l.Count, err
+		},
+		func(g *translator.PortalGroup) (string, int64) { return g.ExternalKey, g.IDGroup },
+		"portal groups: idGroup", groupFinding)
+}
+
+// reportDuplicates is checkDuplicates for one resource type: list reads records by a filter, keyOf
+// gives a record's externalKey and portal id, what names them in the detail.
+func reportDuplicates[T any](r *run, exts map[string]struct{},
+	list func(context.Context, []translator.PortalFilter, translator.Page) ([]T, int, error),
+	keyOf func(*T) (string, int64), what string, finding func(string, *T, string) Finding) error {
+	for _, ext := range sortedKeys(exts) {
+		var dup []T
 		err := pages(r.ctx, 1, r.opts.PageSize,
-			func(ctx context.Context, p translator.Page) ([]translator.PortalGroup, int, error) {
-				l, err := r.opts.Portal.ListGroups(ctx, []translator.PortalFilter{{Field: translator.FieldExternalKey, Value: ext}}, p)
-				return l.Groups, l.Count, err
+			func(ctx context.Context, p translator.Page) ([]T, int, error) {
+				return list(ctx, []translator.PortalFilter{{Field: translator.FieldExternalKey, Value: ext}}, p)
 			},
-			func(page []translator.PortalGroup, _ int) {
-				for _, g := range page {
-					if g.ExternalKey == ext {
-						dup = append(dup, g)
+			func(page []T, _ int) {
+				for i := range page {
+					if k, _ := keyOf(&page[i]); k == ext {
+						dup = append(dup, page[i])
 					}
 				}
 			})
 		if err != nil {
 			return r.portalErr(err)
 		}
-		ids := make([]string, len(dup))
-		for i, g := range dup {
-			ids[i] = fmt.Sprint(g.IDGroup)
+		if len(dup) < 2 {
+			continue
 		}
+		ids := make([]string, len(dup))
 		for i := range dup {
-			if len(dup) > 1 {
-				r.findings = append(r.findings, groupFinding(KindDuplicateExternalID, &dup[i],
-					fmt.Sprintf("externalKey shared by %d portal groups: idGroup %s", len(dup), strings.Join(ids, ", "))))
-			}
+			_, id := keyOf(&dup[i])
+			ids[i] = fmt.Sprint(id)
+		}
+		detail := fmt.Sprintf("externalKey shared by %d %s %s", len(dup), what, strings.Join(ids, ", "))
+		for i := range dup {
+			r.findings = append(r.findings, finding(KindDuplicateExternalID, &dup[i], detail))
 		}
 	}
 	return nil
