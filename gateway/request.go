@@ -40,17 +40,31 @@ func (r *request) tenant() string {
 type requestKey struct{}
 
 // begin is the first middleware: it makes the request's value, with the client's X-Request-Id when it
-// is sane or a new one, and echoes the id back.
-func begin(next echo.HandlerFunc) echo.HandlerFunc {
+// is sane or a new one, echoes the id back and, when tracing is on, starts the request's server span,
+// which it ends once the answer is written (so that the span covers the whole request, and its status
+// is the one sent).
+func (s *Server) begin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := c.Request().Header.Get(HeaderRequestID)
+		r := c.Request()
+		id := r.Header.Get(HeaderRequestID)
 		if !saneRequestID(id) {
 			id = newRequestID()
 		}
 		c.Response().Header().Set(HeaderRequestID, id)
-		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestKey{}, &request{id: id})))
-		return next(c)
+		ctx := context.WithValue(r.Context(), requestKey{}, &request{id: id})
+		if s.tracer == nil {
+			c.SetRequest(r.WithContext(ctx))
+			return next(c)
+		}
+		ctx, span := s.startServerSpan(ctx, r.Header)
+		answered := false
+		defer func() { endServerSpan(c, span, answered) }()
+		c.SetRequest(r.WithContext(ctx))
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		answered = true
+		return nil
 	}
 }
 

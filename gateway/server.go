@@ -126,15 +126,12 @@ func New(opts Options) *Server {
 	e.IPExtractor = func(r *http.Request) string { return (*s.clientIP.Load())(r) }
 	renderer := &ErrorRenderer{Logger: s.logger}
 	e.HTTPErrorHandler = renderer.Handle
-	e.Pre(begin, normalisePath)
+	e.Pre(s.begin, normalisePath)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			s.logger.Error("panic", zap.String("requestId", reqOf(c).id), TraceField(c.Request().Context()), zap.Error(err), zap.ByteString("stack", stack))
 			return err
 		}}))
-	if s.tracer != nil {
-		e.Use(s.traceRequest)
-	}
 	e.Use(s.observe)
 
 	// Authentication is route-level middleware, not group middleware: echo registers a catch-all

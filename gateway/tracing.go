@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
+
+	"github.com/scim-gateway/scim-gateway/internal/spanattr"
 )
 
 // TracerName names the gateway's tracer (the instrumentation scope of its spans).
@@ -27,60 +29,64 @@ const (
 
 // serverSpanName and serverSpanOpts start every server span: a request that is not sampled (most of
 // them) then costs no name, no attribute and no option slice; a recorded span gets its name and
-// attributes at once (the samplers offered decide on the trace id and the parent only).
+// attributes when it ends (the samplers offered decide on the trace id and the parent only).
 var (
 	serverSpanName = "SCIM request"
 	serverSpanOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+	traceContext   = propagation.TraceContext{}
 )
 
-// traceRequest is the middleware that makes one server span per SCIM request: the parent comes from
-// an incoming W3C traceparent, the name is the method and route template, and the attributes say
-// the tenant, the SCIM operation and the status. It goes ahead of observe, so that the translation
-// record and the access log see the span.
-func (s *Server) traceRequest(next echo.HandlerFunc) echo.HandlerFunc {
-	prop := propagation.TraceContext{}
-	return func(c echo.Context) error {
-		r := c.Request()
-		ctx := r.Context()
-		if r.Header.Get("Traceparent") != "" {
-			ctx = prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
-		}
-		ctx, span := s.tracer.Start(ctx, serverSpanName, serverSpanOpts...)
-		defer span.End()
-		recording := span.IsRecording()
-		if recording {
-			route := c.Path()
-			if route == "" {
-				route = "unmatched"
-			}
-			span.SetName(r.Method + " " + route)
-			span.SetAttributes(
-				attribute.String("http.request.method", r.Method),
-				attribute.String("http.route", route),
-				attribute.String(AttrRequestID, reqOf(c).id),
-			)
-		}
-		c.SetRequest(r.WithContext(ctx))
-		err := next(c)
-		if err != nil {
-			c.Error(err)
-		}
-		if !recording {
-			return nil
-		}
-		status := c.Response().Status
-		span.SetAttributes(attribute.Int("http.response.status_code", status))
-		if t := reqOf(c).tenant(); t != "" { // known once the token matched
-			span.SetAttributes(attribute.String(AttrTenant, t))
-		}
-		if rec := reqOf(c).rec; rec != nil {
-			op, resource := rec.Operation()
-			span.SetAttributes(attribute.String(AttrOperation, op), attribute.String(AttrResource, resource))
-		}
-		if status >= http.StatusInternalServerError {
-			span.SetStatus(codes.Error, strconv.Itoa(status))
-		}
-		return nil
+// startServerSpan starts the server span of a SCIM request (begin calls it, so that the span and the
+// request's value share one copy of the http.Request): the parent comes from an incoming W3C
+// traceparent in h, if any.
+func (s *Server) startServerSpan(ctx context.Context, h http.Header) (context.Context, trace.Span) {
+	if h.Get("Traceparent") != "" {
+		ctx = traceContext.Extract(ctx, propagation.HeaderCarrier(h))
+	}
+	return s.tracer.Start(ctx, serverSpanName, serverSpanOpts...)
+}
+
+// endServerSpan ends a request's server span; a recorded one is first named by method and route
+// template and given all its attributes (tenant, SCIM operation and resource type, request id,
+// status) in one call, from a pooled list (spanattr). A request that did not come back
+// (a panic past the recover middleware) has no status: its span says so.
+func endServerSpan(c echo.Context, span trace.Span, answered bool) {
+	if span.IsRecording() {
+		recordServerSpan(c, span, answered)
+	}
+	span.End()
+}
+
+func recordServerSpan(c echo.Context, span trace.Span, answered bool) {
+	r, rq := c.Request(), reqOf(c)
+	route := c.Path()
+	if route == "" {
+		route = "unmatched"
+	}
+	span.SetName(r.Method + " " + route)
+	attrs := spanattr.Get()
+	attrs.Add(
+		attribute.String("http.request.method", r.Method),
+		attribute.String("http.route", route),
+		attribute.String(AttrRequestID, rq.id),
+	)
+	status := c.Response().Status
+	if answered {
+		attrs.Add(attribute.Int("http.response.status_code", status))
+	}
+	if t := rq.tenant(); t != "" { // known once the token matched
+		attrs.Add(attribute.String(AttrTenant, t))
+	}
+	if rq.rec != nil {
+		op, resource := rq.rec.Operation()
+		attrs.Add(attribute.String(AttrOperation, op), attribute.String(AttrResource, resource))
+	}
+	attrs.Set(span)
+	switch {
+	case !answered:
+		span.SetStatus(codes.Error, "panic")
+	case status >= http.StatusInternalServerError:
+		span.SetStatus(codes.Error, strconv.Itoa(status))
 	}
 }
 

@@ -26,7 +26,8 @@ const tokenFailureTTL = time.Second
 type tokenSource struct {
 	c           *Client
 	url         string
-	template    string // tokenURL as configured, for CallInfo
+	template    string // tokenURL as configured, for CallInfo and the token request's span
+	spanName    string // the token request's span: "POST " and template
 	clientID    string
 	secret      string
 	scope       string
@@ -47,6 +48,7 @@ func newTokenSource(c *Client, tokenURL string, auth Auth) *tokenSource {
 		c:           c,
 		url:         tokenURL,
 		template:    auth.TokenURL,
+		spanName:    http.MethodPost + " " + auth.TokenURL,
 		clientID:    auth.ClientID,
 		secret:      auth.ClientSecret,
 		scope:       strings.Join(auth.Scopes, " "),
@@ -188,7 +190,7 @@ func (s *tokenSource) fetch(ctx context.Context) (string, time.Time, *translator
 	if id := RequestID(ctx); id != "" {
 		req.SetHeader(headerRequestID, id)
 	}
-	actx, span := s.c.startAttempt(actx, OpToken, http.MethodPost, s.template, 1)
+	actx, span := s.c.startToken(actx, s.spanName)
 	injectTrace(actx, req)
 	start := time.Now()
 	resp, sent, err := send(actx, req, http.MethodPost, s.url)
@@ -203,7 +205,7 @@ func (s *tokenSource) fetch(ctx context.Context) (string, time.Time, *translator
 	if terr != nil {
 		info.Err = terr
 	}
-	endAttempt(span, info.Status, terr)
+	endToken(span, s.template, info.Status, terr)
 	s.c.report(ctx, info)
 	return tok, expiry, terr
 }

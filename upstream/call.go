@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-resty/resty/v2"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/scim-gateway/scim-gateway/translator"
@@ -83,13 +84,13 @@ func (c *Client) do(ctx context.Context, r request) (int, []byte, *translator.Er
 		lastStatus int
 		attempts   int
 	)
-	defer func() { c.endCall(span, lastStatus, attempts, last) }()
+	defer func() { c.endCall(span, ep, lastStatus, attempts, last) }()
 	unknown := false  // some attempt of this write was sent and got no answer
 	replayed := false // the one token renewal and replay after a 401 was used
 	tries := 0        // attempts counted against retry.maxAttempts (the replay is not)
 	for attempt := 1; ; attempt++ {
 		tries++
-		out := c.attempt(ctx, ep, target{url: u, path: path, idUser: r.idUser, idGroup: r.idGroup}, payload, write, attempt)
+		out := c.attempt(ctx, span, ep, target{url: u, path: path, idUser: r.idUser, idGroup: r.idGroup}, payload, write, attempt)
 		attempts, lastStatus = attempt, out.status
 		if out.err == nil {
 			last = nil
@@ -130,15 +131,15 @@ func (c *Client) do(ctx context.Context, r request) (int, []byte, *translator.Er
 }
 
 // attempt makes one HTTP request of a call, within a slot and the breaker, and classifies its answer.
-func (c *Client) attempt(ctx context.Context, ep endpoint, t target, payload []byte, write bool, n int) (out outcome) {
+// An attempt that fails is an event of the call's span.
+func (c *Client) attempt(ctx context.Context, span trace.Span, ep endpoint, t target, payload []byte, write bool, n int) (out outcome) {
 	info := CallInfo{Op: ep.op, Method: ep.method, PathTemplate: ep.path, Path: t.path, IDUser: t.idUser, IDGroup: t.idGroup, Attempt: n}
-	ctx, span := c.startAttempt(ctx, ep.op, ep.method, ep.path, n)
 	defer func() {
 		info.Status = out.status
 		if out.err != nil {
 			info.Err = out.err
+			failedAttempt(span, n, out.status, out.err)
 		}
-		endAttempt(span, out.status, out.err)
 		c.report(ctx, info)
 	}()
 

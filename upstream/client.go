@@ -58,8 +58,8 @@ type Options struct {
 	// Slots is the fleet-wide bound on portal calls (upstream.globalMaxInFlight), taken after the local
 	// upstream.maxInFlight within the same upstream.queueWait; nil: none.
 	Slots Slots
-	// TracerProvider makes a span per portal call and per attempt, and sends the W3C traceparent to
-	// the portal; nil: no spans.
+	// TracerProvider makes a client span per portal call (its failed attempts events of it) and per
+	// token request, and sends the W3C traceparent to the portal; nil: no spans.
 	TracerProvider trace.TracerProvider
 }
 
@@ -87,6 +87,9 @@ type endpoint struct {
 	method  string
 	path    string
 	enabled bool
+	// callSpan names the span of a call to the endpoint ("portal getUser"), built once here rather
+	// than for each sampled call.
+	callSpan string
 }
 
 // New builds a Client from cfg (with the configuration file's defaults applied). It reads the TLS
@@ -113,7 +116,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		if !strings.HasPrefix(path, "/") {
 			path = "/" + path
 		}
-		eps[op] = endpoint{op: op, method: strings.ToUpper(e.Method), path: path, enabled: !e.Disabled}
+		eps[op] = endpoint{op: op, method: strings.ToUpper(e.Method), path: path, enabled: !e.Disabled, callSpan: "portal " + op}
 	}
 
 	transport := opts.Transport

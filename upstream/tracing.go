@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/scim-gateway/scim-gateway/internal/spanattr"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
 
@@ -32,17 +33,23 @@ const (
 // propagator sends the W3C traceparent of the attempt's span to the portal.
 var propagator = propagation.TraceContext{}
 
-// Most requests are not sampled, and a span that is not recorded should cost next to nothing: spans
-// start with a fixed name and no attributes (built once here), and get their name and attributes only
-// when the sampler chose to record them. The samplers the gateway offers (OTEL_TRACES_SAMPLER) decide
-// on the trace id and the parent, not on names or attributes.
+// The spans of the portal client: one client span per portal call (all its attempts), whose
+// traceparent the portal gets; an attempt that fails is an event of it ("portal attempt failed":
+// the attempt's number, the portal's status and the error code), so that a retried call shows each
+// failure and when it happened, and a call that succeeds at once (nearly all) costs one span. The
+// token request, a request of its own, is a client span under the call that needed it.
+//
+// Most requests are not sampled, and a span that is not recorded should cost next to nothing: a
+// request that is not sampled starts no portal span at all (see unsampledParent); a recorded span
+// starts with a name built once (per endpoint, per token URL) and gets all its attributes in one call
+// when it ends, from a pooled list (spanattr): one SetAttributes call per span is one allocation of
+// the SDK's attribute list, where a call at the start and another at the end grew it twice.
 var (
-	callSpanName    = "portal call"
-	attemptSpanName = "portal request"
-	attemptSpanOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+	clientSpanOpts  = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+	failedEventName = "portal attempt failed"
 )
 
-// noSpan is what startCall and startAttempt return instead of a span that could not be recorded:
+// noSpan is what startCall and startToken return instead of a span that could not be recorded:
 // it ends, records and allocates nothing (the trace API's no-op span).
 var noSpan = trace.SpanFromContext(context.Background())
 
@@ -51,78 +58,86 @@ var noSpan = trace.SpanFromContext(context.Background())
 // parentbased_* ones never sample the child of an unsampled parent, traceidratio decides on the trace
 // id the child shares (so it decides as it did for the parent), always_off never samples and
 // always_on would have sampled the parent. So a portal call of a request that is not sampled (90% of
-// them at 10% sampling) starts no spans at all: the ids, the sampler and the two context values
-// per span are skipped, and the portal gets the request's own traceparent (its trace id, the server
-// span's id, sampled flag 0) instead of one with an attempt span's id that no backend will ever see.
+// them at 10% sampling) starts no span at all: the ids, the sampler and the context value are
+// skipped, and the portal gets the request's own traceparent (its trace id, the server span's id,
+// sampled flag 0) instead of one with a call span's id that no backend will ever see.
 func unsampledParent(ctx context.Context) bool {
 	parent := trace.SpanFromContext(ctx)
 	sc := parent.SpanContext()
 	return sc.IsValid() && !sc.IsSampled() && !parent.IsRecording()
 }
 
-// startCall starts the span of one portal call (all its attempts).
+// startCall starts the span of one portal call to ep ("portal getUser").
 func (c *Client) startCall(ctx context.Context, ep endpoint) (context.Context, trace.Span) {
 	if unsampledParent(ctx) {
 		return ctx, noSpan
 	}
-	ctx, span := c.tracer.Start(ctx, callSpanName)
-	if span.IsRecording() {
-		span.SetName("portal " + ep.op)
-		span.SetAttributes(
-			attribute.String(AttrOperation, ep.op),
-			attribute.String(AttrMethod, ep.method),
-			attribute.String(AttrTemplate, ep.path),
-		)
-	}
-	return ctx, span
+	return c.tracer.Start(ctx, ep.callSpan, clientSpanOpts...)
 }
 
-// endCall ends a call's span with its final status (0: no answer), the retries made, the breaker's
-// state and the error, if any.
-func (c *Client) endCall(span trace.Span, status, attempts int, err *translator.Error) {
+// endCall ends a call's span: the endpoint's operation, method and path template, the final status
+// (0: no answer), the retries made, the breaker's state and the error, if any.
+func (c *Client) endCall(span trace.Span, ep endpoint, status, attempts int, err *translator.Error) {
 	if !span.IsRecording() {
 		span.End()
 		return
 	}
-	span.SetAttributes(
+	attrs := spanattr.Get()
+	attrs.Add(
+		attribute.String(AttrOperation, ep.op),
+		attribute.String(AttrMethod, ep.method),
+		attribute.String(AttrTemplate, ep.path),
 		attribute.Int(AttrStatus, status),
 		attribute.Int(AttrRetries, max(attempts-1, 0)),
 		attribute.String(AttrBreaker, c.BreakerState()),
 	)
 	if err != nil {
-		span.SetAttributes(attribute.String(AttrErrorCode, string(err.Code)))
+		attrs.Add(attribute.String(AttrErrorCode, string(err.Code)))
 		span.SetStatus(codes.Error, err.Message)
 	}
+	attrs.Set(span)
 	span.End()
 }
 
-// startAttempt starts the client span of one HTTP request to the portal.
-func (c *Client) startAttempt(ctx context.Context, op, method, template string, n int) (context.Context, trace.Span) {
+// failedAttempt records a failed attempt of a call as an event of the call's span.
+func failedAttempt(span trace.Span, n, status int, err *translator.Error) {
+	if !span.IsRecording() {
+		return
+	}
+	span.AddEvent(failedEventName, trace.WithAttributes(
+		attribute.Int(AttrAttempt, n),
+		attribute.Int(AttrStatus, status),
+		attribute.String(AttrErrorCode, string(err.Code)),
+	))
+}
+
+// startToken starts the client span of a token request, named name ("POST https://…/token").
+func (c *Client) startToken(ctx context.Context, name string) (context.Context, trace.Span) {
 	if unsampledParent(ctx) {
 		return ctx, noSpan
 	}
-	ctx, span := c.tracer.Start(ctx, attemptSpanName, attemptSpanOpts...)
-	if span.IsRecording() {
-		span.SetName(method + " " + template)
-		span.SetAttributes(
-			attribute.String(AttrOperation, op),
-			attribute.String(AttrMethod, method),
-			attribute.String(AttrTemplate, template),
-			attribute.Int(AttrAttempt, n),
-		)
-	}
-	return ctx, span
+	return c.tracer.Start(ctx, name, clientSpanOpts...)
 }
 
-// endAttempt ends an attempt's span with the portal's status (0: no answer) and the error, if any.
-func endAttempt(span trace.Span, status int, err *translator.Error) {
-	if span.IsRecording() {
-		span.SetAttributes(attribute.Int(AttrStatus, status))
-		if err != nil {
-			span.SetAttributes(attribute.String(AttrErrorCode, string(err.Code)))
-			span.SetStatus(codes.Error, err.Message)
-		}
+// endToken ends a token request's span: the operation, method and token URL, the status (0: no
+// answer) and the error, if any.
+func endToken(span trace.Span, template string, status int, err *translator.Error) {
+	if !span.IsRecording() {
+		span.End()
+		return
 	}
+	attrs := spanattr.Get()
+	attrs.Add(
+		attribute.String(AttrOperation, OpToken),
+		attribute.String(AttrMethod, http.MethodPost),
+		attribute.String(AttrTemplate, template),
+		attribute.Int(AttrStatus, status),
+	)
+	if err != nil {
+		attrs.Add(attribute.String(AttrErrorCode, string(err.Code)))
+		span.SetStatus(codes.Error, err.Message)
+	}
+	attrs.Set(span)
 	span.End()
 }
 

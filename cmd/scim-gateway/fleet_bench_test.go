@@ -95,11 +95,11 @@ func redisTrips(b *testing.B, rc *redis.Client) int64 {
 
 // BenchmarkTracing measures warm GET /Users/{id} throughput (8 requests in flight, memory store,
 // portal answering at once: the gateway's own cost is all there is) with tracing off, and on with
-// 10% and 100% sampling, the spans exported over OTLP/HTTP to a local receiver that reads and
+// 0% (tracing on, nothing sampled), 10% and 100% sampling, the spans exported over OTLP/HTTP to a local receiver that reads and
 // discards them: the configuration path a deployment uses. cpu-ns/op is the process's CPU time per
 // request (see processCPU). Compare with benchstat -col /tracing over -count 10 or more.
 func BenchmarkTracing(b *testing.B) {
-	for _, sampling := range []string{"off", "10%", "100%"} {
+	for _, sampling := range []string{"off", "0%", "10%", "100%"} {
 		b.Run("tracing="+sampling, func(b *testing.B) {
 			var exported atomic.Int64
 			collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -109,6 +109,9 @@ func BenchmarkTracing(b *testing.B) {
 			}))
 			b.Cleanup(collector.Close) // after the App's shutdown, which flushes the spans
 			switch sampling {
+			case "0%": // on, nothing sampled: what every request pays once tracing is on
+				b.Setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+				b.Setenv("OTEL_TRACES_SAMPLER_ARG", "0")
 			case "10%":
 				b.Setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
 				b.Setenv("OTEL_TRACES_SAMPLER_ARG", "0.1")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,6 +157,22 @@ func wantAttrs(t *testing.T, sp sdktrace.ReadOnlySpan, want map[string]string) {
 	}
 }
 
+// failedAttempts lists the failed-attempt events of a portal call's span as attempt/status/error code.
+func failedAttempts(sp sdktrace.ReadOnlySpan) []string {
+	var out []string
+	for _, ev := range sp.Events() {
+		if ev.Name != "portal attempt failed" {
+			continue
+		}
+		vals := map[string]string{}
+		for _, kv := range ev.Attributes {
+			vals[string(kv.Key)] = kv.Value.Emit()
+		}
+		out = append(out, vals["portal.attempt"]+"/"+vals["http.response.status_code"]+"/"+vals["portal.error_code"])
+	}
+	return out
+}
+
 // noValues fails when any span attribute holds one of the request's values.
 func noValues(t *testing.T, spans []sdktrace.ReadOnlySpan, values ...string) {
 	t.Helper()
@@ -177,9 +194,9 @@ const (
 
 // TestTraceCreateWithUnknownOutcome: a create whose portal answer never comes (slow commit past the
 // timeout) under an incoming traceparent. The server span continues the caller's trace; under it
-// the portal createUser call (outcome unknown, one attempt, no status) and the read-back that finds
-// the user, each attempt a client span whose traceparent reached the portal; Redis calls are spans
-// of the trace too. The translation record and the access log carry the trace id; no span holds a
+// the portal createUser call (a client span: outcome unknown, one attempt, no status, the attempt an
+// event) and the read-back that finds the user, each call's traceparent received by the portal;
+// Redis calls are spans of the trace too. The translation record and the access log carry the trace id; no span holds a
 // value of the request.
 func TestTraceCreateWithUnknownOutcome(t *testing.T) {
 	p := startTracedPortal(t)
@@ -206,11 +223,13 @@ func TestTraceCreateWithUnknownOutcome(t *testing.T) {
 	}
 	wantAttrs(t, create, map[string]string{"portal.operation": "createUser", "url.template": "/api/usersync/v1/users",
 		"http.response.status_code": "0", "portal.retries": "0", "portal.breaker_state": "closed", "portal.error_code": "outcome_unknown"})
-	attempts := tree.children(create.SpanContext().SpanID())
-	if len(attempts) != 1 || attempts[0].SpanKind() != trace.SpanKindClient {
-		t.Fatalf("createUser attempts: %d spans, want one client span", len(attempts))
+	if create.SpanKind() != trace.SpanKindClient {
+		t.Fatalf("portal createUser is a %v span, want a client span", create.SpanKind())
 	}
-	wantAttrs(t, attempts[0], map[string]string{"portal.attempt": "1", "http.response.status_code": "0"})
+	// Its one attempt was sent and got no answer in time: an event of the call's span.
+	if got := failedAttempts(create); !slices.Equal(got, []string{"1/0/outcome_unknown"}) {
+		t.Fatalf("createUser failed attempts %v, want [1/0/outcome_unknown]", got)
+	}
 
 	// The read-back: a portal read under the server span, answered 200.
 	var readBack sdktrace.ReadOnlySpan
@@ -224,18 +243,18 @@ func TestTraceCreateWithUnknownOutcome(t *testing.T) {
 	}
 	wantAttrs(t, readBack, map[string]string{"http.response.status_code": "200", "portal.retries": "0"})
 
-	// Every API call carried the traceparent of its attempt span.
+	// Every API call carried the traceparent of its call's span.
 	parents, paths := p.calls()
-	attemptIDs := map[string]bool{}
+	callIDs := map[string]bool{}
 	for _, sp := range tree.spans {
-		if sp.SpanKind() == trace.SpanKindClient && attr(sp, "portal.attempt") != "" {
-			attemptIDs[sp.SpanContext().SpanID().String()] = true
+		if sp.SpanKind() == trace.SpanKindClient && attr(sp, "portal.operation") != "" {
+			callIDs[sp.SpanContext().SpanID().String()] = true
 		}
 	}
 	for i, tp := range parents {
 		parts := strings.Split(tp, "-")
-		if len(parts) != 4 || parts[1] != incomingTrace || !attemptIDs[parts[2]] {
-			t.Fatalf("portal call %s: traceparent %q, want trace %s and the span id of an attempt span", paths[i], tp, incomingTrace)
+		if len(parts) != 4 || parts[1] != incomingTrace || !callIDs[parts[2]] {
+			t.Fatalf("portal call %s: traceparent %q, want trace %s and the span id of a portal call span", paths[i], tp, incomingTrace)
 		}
 	}
 
@@ -265,8 +284,9 @@ func TestTraceCreateWithUnknownOutcome(t *testing.T) {
 }
 
 // TestTraceRetriedGet: a GET whose first portal attempt is answered 503: one portal getUser span
-// with one retry and the final status 200, over two attempt spans (503, then 200), each of which sent
-// its own traceparent. Without an incoming traceparent the server span starts a new trace.
+// with one retry and the final status 200, its failed attempt an event (attempt 1, 503), both
+// attempts sending the call span's traceparent. Without an incoming traceparent the server span
+// starts a new trace.
 func TestTraceRetriedGet(t *testing.T) {
 	p := startTracedPortal(t)
 	e, rec := tracedEnv(t, p, nil)
@@ -289,27 +309,16 @@ func TestTraceRetriedGet(t *testing.T) {
 	}
 	wantAttrs(t, get, map[string]string{"portal.retries": "1", "http.response.status_code": "200", "portal.breaker_state": "closed",
 		"url.template": "/api/usersync/v1/users({idUser})", "http.request.method": "GET"})
-	attempts := tree.children(get.SpanContext().SpanID())
-	if len(attempts) != 2 {
-		t.Fatalf("getUser attempts: %d spans, want 2", len(attempts))
+	if got := failedAttempts(get); !slices.Equal(got, []string{"1/503/unavailable"}) {
+		t.Fatalf("getUser failed attempts %v, want [1/503/unavailable]", got)
 	}
-	byAttempt := map[string]sdktrace.ReadOnlySpan{}
-	for _, sp := range attempts {
-		byAttempt[attr(sp, "portal.attempt")] = sp
-	}
-	wantAttrs(t, byAttempt["1"], map[string]string{"http.response.status_code": "503"})
-	wantAttrs(t, byAttempt["2"], map[string]string{"http.response.status_code": "200"})
 
+	// Both attempts sent the call span's traceparent.
 	parents, _ := p.calls()
 	sent := parents[len(before):]
-	if len(sent) != 2 {
-		t.Fatalf("portal API calls for the GET: %d, want 2", len(sent))
-	}
-	for i, n := range []string{"1", "2"} {
-		want := "00-" + server.SpanContext().TraceID().String() + "-" + byAttempt[n].SpanContext().SpanID().String() + "-01"
-		if sent[i] != want {
-			t.Fatalf("attempt %s sent traceparent %q, want %q", n, sent[i], want)
-		}
+	want := "00-" + server.SpanContext().TraceID().String() + "-" + get.SpanContext().SpanID().String() + "-01"
+	if len(sent) != 2 || sent[0] != want || sent[1] != want {
+		t.Fatalf("the GET's portal calls sent traceparent %q, want two calls with %q", sent, want)
 	}
 	noValues(t, tree.spans, "dave", id)
 }
@@ -380,7 +389,7 @@ func TestTraceExportOTLPHTTP(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	got := strings.Join(names, ",")
-	for _, want := range []string{"POST /scim/v2/Users", "portal createUser", "POST /api/usersync/v1/users", "POST /oauth2/server/token"} {
+	for _, want := range []string{"POST /scim/v2/Users", "portal createUser", "POST /oauth2/server/token"} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("exported spans %v lack %q", names, want)
 		}
@@ -432,9 +441,9 @@ func (g *countingIDs) handedOut() []trace.SpanID {
 }
 
 // TestTraceUnsampledRequestStartsNoPortalSpans: a GET whose incoming traceparent is not sampled
-// starts one span only, its server span (not recorded), and no portal call or attempt span; the
-// portal gets the request's trace id with the server span's id and the sampled flag off. A sampled
-// GET after it still has its full tree.
+// starts one span only, its server span (not recorded), and no portal call span; the portal gets
+// the request's trace id with the server span's id and the sampled flag off. A sampled GET after it
+// has its full tree: the server span and the portal call span, with no child span or event.
 func TestTraceUnsampledRequestStartsNoPortalSpans(t *testing.T) {
 	p := startTracedPortal(t)
 	rec := tracetest.NewSpanRecorder()
@@ -473,8 +482,8 @@ func TestTraceUnsampledRequestStartsNoPortalSpans(t *testing.T) {
 		return false
 	})
 	get := tree.named(t, "portal getUser")
-	if n := len(tree.children(get.SpanContext().SpanID())); n != 1 {
-		t.Fatalf("the sampled GET's portal call has %d attempt spans, want 1 (spans %v)", n, tree.names())
+	if n, events := len(tree.children(get.SpanContext().SpanID())), len(get.Events()); n != 0 || events != 0 {
+		t.Fatalf("the sampled GET's portal call has %d child spans and %d events, want none (spans %v)", n, events, tree.names())
 	}
 	for _, sp := range tree.spans {
 		if sp.SpanContext().TraceID().String() != incomingTrace || !sp.SpanContext().IsSampled() {
