@@ -14,7 +14,25 @@
 # process's CPU time (/proc/PID/stat utime+stime) and reports CPU per GET, which does not depend on
 # whether the gateway's CPU or the client CPU is the bottleneck.
 #
-#   scripts/bench-tracing.sh [--rounds N] [--seconds S] [--bin-dir DIR] [--quick] [--perf]
+#   scripts/bench-tracing.sh [--rounds N] [--seconds S] [--bin-dir DIR] [--modes "off 10pct 100pct"] [--quick] [--perf]
+#   scripts/bench-tracing.sh --instructions N [--modes ...] [--bin-dir DIR]
+#
+# --instructions N counts instead of timing: each gateway in turn runs under valgrind's callgrind, is
+# warmed, has its counters zeroed, serves N warm GETs by id (curl, 8 in parallel), and has its counters
+# dumped 3 s later (after the batch span processor's next export). It reports the user-space
+# instructions the gateway executed per GET: an exact count of the same work, whatever else the
+# machine does, where req/s on a shared machine moves by several percent from run to run. It counts
+# no kernel time (the syscalls of the network I/O, the same in every mode), so the relative
+# overheads it shows are larger than those of the CPU time. Needs valgrind (callgrind_control); runs
+# the gateway with GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off, without which callgrind stops on the Go
+# runtime's preemption signals and on RDTSCP, an instruction valgrind 3.19 does not know. About 1 to 2 minutes per mode for N = 3000.
+#
+# --modes picks the gateways: off, and NNpct for tracing on at NN% (0pct: tracing on, nothing sampled,
+# which is what every request pays once tracing is on; 100pct: parentbased_always_on). The first mode is
+# the one the others are compared with. A mode may carry a suffix, so that one variant can run twice
+# ("off off_b 10pct": an A/A pair, two identical gateways, shows what the method itself reads as a
+# difference). Odd rounds run the modes in the order given, even rounds in reverse, so that the place
+# in a round favours none.
 #
 # --perf also samples each gateway with `perf record -g` during one more run each and
 # prints the top of `perf report` (the gateway's symbols; needs perf and perf_event_paranoid <= 2).
@@ -30,6 +48,7 @@ ROUNDS=7
 SECONDS_PER_RUN=8
 BIN_DIR=""
 PERF=0
+INSTRUCTIONS=0
 MODES=(off 10pct 100pct)
 
 while [[ $# -gt 0 ]]; do
@@ -38,6 +57,8 @@ while [[ $# -gt 0 ]]; do
     --seconds) SECONDS_PER_RUN="$2"; shift 2 ;;
     --bin-dir) BIN_DIR="$2"; shift 2 ;;
     --perf) PERF=1; shift ;;
+    --instructions) INSTRUCTIONS="$2"; shift 2 ;;
+    --modes) read -r -a MODES <<<"$2"; shift 2 ;;
     --quick) ROUNDS=1 SECONDS_PER_RUN=2 USERS=200; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-tracing.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -69,7 +90,19 @@ SCIM_TOKEN="bench-scim-token-0123456789"
 
 start_pinned_backends
 
-for mode in 10pct 100pct; do
+calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+# kind MODE prints the variant of MODE without its suffix: off or NNpct.
+kind() { echo "${1%%_*}"; }
+TRACED=()
+for mode in "${MODES[@]}"; do
+  [[ "$mode" =~ ^(off|([0-9]+)pct)(_[a-z0-9]+)?$ ]] || die "mode $mode: want off or NNpct, with an optional _suffix"
+  [[ "${BASH_REMATCH[1]}" == off ]] && continue
+  ((BASH_REMATCH[2] <= 100)) || die "mode $mode: at most 100pct"
+  TRACED+=("$mode")
+done
+BASE="${MODES[0]}"
+
+for mode in "${TRACED[@]}"; do
   free_port port
   printf -v "SINK_$mode" '%s' "http://127.0.0.1:$port"
   start_proc "sink_$mode" "$WORK/otlpsink-$mode.log" taskset -c "$CLIENT_CPU" "$BIN_DIR/otlpsink" --listen "127.0.0.1:$port"
@@ -77,10 +110,23 @@ for mode in 10pct 100pct; do
   wait_http "http://127.0.0.1:$port/stats" 30 "${!sink_pid}" "$WORK/otlpsink-$mode.log"
 done
 
-# start_gateway MODE ENV... starts the gateway of MODE with the environment ENV (VAR=value ...).
+# mode_env MODE sets the array MODE_ENV to the environment of MODE's gateway (VAR=value ...).
+mode_env() {
+  local sink="SINK_$1"
+  case "$(kind "$1")" in
+  off) MODE_ENV=(OTEL_SDK_DISABLED=true) ;;
+  100pct) MODE_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT="${!sink}" OTEL_TRACES_SAMPLER=parentbased_always_on) ;;
+  *) MODE_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT="${!sink}" OTEL_TRACES_SAMPLER=parentbased_traceidratio
+    OTEL_TRACES_SAMPLER_ARG="$(calc "$(kind "$1" | tr -d pct) / 100" 2)") ;;
+  esac
+}
+
+# start_gateway MODE [WRAPPER...] starts the gateway of MODE, pinned to $SERVER_CPU, run by WRAPPER
+# (e.g. valgrind) when one is given, and waits until it is ready.
 start_gateway() {
   local mode="$1" port admin
   shift
+  mode_env "$mode"
   free_port port
   free_port admin
   printf -v "URL_$mode" '%s' "http://127.0.0.1:$port"
@@ -102,36 +148,82 @@ upstream:
 logging:
   level: warn
 EOF
-  start_proc "gw_$mode" "$WORK/gateway-$mode.log" env "$@" taskset -c "$SERVER_CPU" "$BIN_DIR/scim-gateway" serve \
-    --drain-delay 0s --config "$WORK/gateway-$mode.yaml"
+  start_proc "gw_$mode" "$WORK/gateway-$mode.log" env "${MODE_ENV[@]}" taskset -c "$SERVER_CPU" "$@" \
+    "$BIN_DIR/scim-gateway" serve --drain-delay 0s --config "$WORK/gateway-$mode.yaml"
   local pid_var="PID_gw_$mode"
-  wait_http "http://127.0.0.1:$admin/readyz" 30 "${!pid_var}" "$WORK/gateway-$mode.log"
-  # env and taskset exec, so the recorded pid is the gateway's own.
-  [[ "$(readlink "/proc/${!pid_var}/exe")" == "$BIN_DIR/scim-gateway" ]] || die "pid ${!pid_var} is not the gateway"
+  wait_http "http://127.0.0.1:$admin/readyz" "$(($# ? 300 : 30))" "${!pid_var}" "$WORK/gateway-$mode.log"
+  # env, taskset and valgrind exec, so the recorded pid is the gateway's own.
+  (($#)) || [[ "$(readlink "/proc/${!pid_var}/exe")" == "$BIN_DIR/scim-gateway" ]] || die "pid ${!pid_var} is not the gateway"
 }
-start_gateway off OTEL_SDK_DISABLED=true
-start_gateway 10pct OTEL_EXPORTER_OTLP_ENDPOINT="$SINK_10pct" OTEL_TRACES_SAMPLER=parentbased_traceidratio \
-  OTEL_TRACES_SAMPLER_ARG=0.1
-start_gateway 100pct OTEL_EXPORTER_OTLP_ENDPOINT="$SINK_100pct" OTEL_TRACES_SAMPLER=parentbased_always_on
 
-# --- The users: created straight in the portal, then read once through each gateway (warm).
-log "creating $USERS users"
-on_client "$BIN_DIR/scim-loadgen" --direct --base-url "$PORTAL_URL" --token "$STATIC_TOKEN" --sim-url "$SIM_URL" \
-  --scenario initial --users "$USERS" --concurrency 16 --prefix bget >"$WORK/seed.txt"
-grep -q '^answers:.* errors=0 .* network_errors=0 ' "$WORK/seed.txt" || die "seeding failed: $(tail -1 "$WORK/seed.txt")"
-: >"$WORK/ids.txt"
-for ((skip = 0; skip < USERS; skip += 500)); do
-  curl -fsS -H "Authorization: Bearer $STATIC_TOKEN" "$PORTAL_URL/api/usersync/v1/users?\$top=500&\$skip=$skip" |
-    grep -o '"guidUser":"[^"]*"' | sed 's/"guidUser":"\([^"]*\)"/\1/' >>"$WORK/ids.txt"
-done
-[[ "$(wc -l <"$WORK/ids.txt")" == "$USERS" ]] || die "read $(wc -l <"$WORK/ids.txt") user ids, want $USERS"
-awk '{ print "/scim/v2/Users/" $1 }' "$WORK/ids.txt" >"$WORK/paths.txt"
-for mode in "${MODES[@]}"; do
-  url="URL_$mode"
+# warm MODE reads every user once through MODE's gateway (id mappings cached, connections open).
+warm() {
+  local url="URL_$1"
   on_client "$BIN_DIR/scim-loadgen" --base-url "${!url}/scim/v2" --token "$SCIM_TOKEN" --sim-url "$SIM_URL" \
-    --scenario get --users "$USERS" --requests "$USERS" --concurrency 16 --prefix bget >"$WORK/warm-$mode.txt"
-  answers_ok "$WORK/warm-$mode.txt" || die "warming $mode failed: $(tail -1 "$WORK/warm-$mode.txt")"
-done
+    --scenario get --users "$USERS" --requests "$USERS" --concurrency 16 --prefix bget >"$WORK/warm-$1.txt"
+  answers_ok "$WORK/warm-$1.txt" || die "warming $1 failed: $(tail -1 "$WORK/warm-$1.txt")"
+}
+sink_stat() { local u="SINK_$1"; curl -fsS "${!u}/stats" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+
+# get_user_calls prints how many GETs of a user by id portal-sim answered 200 (the route template has
+# braces, which sim_count's entry pattern cannot hold).
+get_user_calls() {
+  curl -fsS "$SIM_URL/_sim/stats" | grep -o '"GET","route":"/api/usersync/v1/users({idUser})","status":200,"count":[0-9]*' |
+    sed 's/.*://' | awk '{ n += $1 } END { print n + 0 }'
+}
+
+# instructions runs the --instructions measurement (see the top) and prints its table.
+instructions() {
+  command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || die "--instructions needs valgrind"
+  local mode pid n ir base="" roots0=0 roots1=0 spans0=0 spans1=0 sampled rows=()
+  for mode in "${MODES[@]}"; do
+    log "$mode: the gateway under callgrind"
+    start_gateway "$mode" env GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind \
+      --callgrind-out-file="$WORK/callgrind-$mode.out"
+    pid_var="PID_gw_$mode" && pid="${!pid_var}"
+    warm "$mode"
+    sleep 3 # the warm-up's spans exported (the batch span processor exports every 2 s)
+    callgrind_control -z "$pid" >/dev/null || die "callgrind_control -z $pid failed"
+    local calls0 calls1 url="URL_$mode"
+    calls0=$(get_user_calls)
+    if [[ "$(kind "$mode")" != off ]]; then roots0=$(sink_stat "$mode" rootSpans) spans0=$(sink_stat "$mode" spans); fi
+    # curl, 8 in parallel over kept-alive connections: an exact number of GETs, where wrk runs for a time.
+    awk -v n="$INSTRUCTIONS" -v base="${!url}" '{ p[NR] = $0 } END { for (i = 0; i < n; i++) print "url = \"" base p[i % NR + 1] "\"\noutput = \"/dev/null\"" }' \
+      "$WORK/paths.txt" >"$WORK/curl-$mode.cfg"
+    on_client curl -sS --no-progress-meter --parallel --parallel-max 8 -H "Authorization: Bearer $SCIM_TOKEN" \
+      -w '%{http_code}\n' -K "$WORK/curl-$mode.cfg" >"$WORK/curl-$mode.txt" 2>"$WORK/curl-$mode.err" ||
+      die "curl failed: $(tail -3 "$WORK/curl-$mode.err")"
+    [[ "$(grep -c '^200$' "$WORK/curl-$mode.txt")" == "$INSTRUCTIONS" ]] || die "$mode: not every GET answered 200: $(sort "$WORK/curl-$mode.txt" | uniq -c)"
+    sleep 3 # their spans exported too
+    callgrind_control -d "$pid" >/dev/null || die "callgrind_control -d $pid failed"
+    calls1=$(get_user_calls)
+    if [[ "$(kind "$mode")" != off ]]; then roots1=$(sink_stat "$mode" rootSpans) spans1=$(sink_stat "$mode" spans); fi
+    stop_pid "$pid"
+    n=$((calls1 - calls0))
+    ((n >= INSTRUCTIONS)) || die "$mode: $n getUser calls reached the portal, want at least $INSTRUCTIONS"
+    # The dump after the zeroing is the file with the highest part number; its "totals:" line is the
+    # instruction count since then.
+    ir=$(for f in "$WORK"/callgrind-"$mode".out*; do echo "$f"; done | sort -t. -k3 -n | tail -1 | xargs awk '/^totals:/ { print $2 }')
+    [[ -n "$ir" ]] || die "$mode: no totals in the callgrind dump"
+    [[ -n "$base" ]] || base=$(calc "$ir / $n" 0)
+    sampled="-"
+    [[ "$(kind "$mode")" == off ]] || sampled="$((roots1 - roots0)) traces, $((spans1 - spans0)) spans ($(calc "100 * ($roots1 - $roots0) / $n" 1)%)"
+    rows+=("| $mode | $n | $(calc "$ir / 1e6" 1) | $(calc "$ir / $n" 0) | $(calc "($ir / $n / $base - 1) * 100" 1)% | $sampled |")
+    log "${rows[-1]}"
+  done
+  echo "Instructions (callgrind, user space) of the gateway per warm GET /Users/{id}: run of $(date -u '+%Y-%m-%d %H:%M UTC'),"
+  echo "commit $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO_ROOT" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)'), $(go version | cut -d' ' -f3), 8 connections, $USERS users."
+  echo
+  echo "| tracing | GETs | instructions (millions) | instructions per GET | vs ${MODES[0]} | sampled |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+  exit 0
+}
+
+seed_users "$USERS" bget
+if ((INSTRUCTIONS)); then instructions; fi
+for mode in "${MODES[@]}"; do start_gateway "$mode"; done
+for mode in "${MODES[@]}"; do warm "$mode"; done
 
 # cpu_ticks PID prints the process's utime+stime in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -153,27 +245,29 @@ rps() { awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk-$1.txt"; }
 requests() { awk '/requests in/ { print $1 }' "$WORK/wrk-$1.txt"; }
 # cpu_us NAME prints the gateway's CPU per GET of a run in microseconds.
 cpu_us() { awk -v t="$(cat "$WORK/cpu-$1.txt")" -v n="$(requests "$1")" -v hz="$TICK" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
-calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-sink_stat() { local u="SINK_$1"; curl -fsS "${!u}/stats" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
-
 log "warm-up: 3 s per gateway"
 for mode in "${MODES[@]}"; do run "warmup-$mode" "$mode" 3; done
 sleep 3 # the batch span processor exports every 2 s: let the warm-up's spans land before counting
 declare -A ROOTS0 SPANS0
-for mode in 10pct 100pct; do ROOTS0[$mode]=$(sink_stat "$mode" rootSpans) SPANS0[$mode]=$(sink_stat "$mode" spans); done
+for mode in "${TRACED[@]}"; do ROOTS0[$mode]=$(sink_stat "$mode" rootSpans) SPANS0[$mode]=$(sink_stat "$mode" spans); done
 
-log "$ROUNDS rounds of off, 10%, 100%, ${SECONDS_PER_RUN}s each, $CONNECTIONS connections"
+log "$ROUNDS rounds of ${MODES[*]}, ${SECONDS_PER_RUN}s each, $CONNECTIONS connections"
 declare -A RATIOS CPURATIOS
 for round in $(seq 1 "$ROUNDS"); do
   line="round $round:"
-  for mode in "${MODES[@]}"; do
+  order=("${MODES[@]}")
+  if ((round % 2 == 0)); then
+    order=()
+    for ((i = ${#MODES[@]} - 1; i >= 0; i--)); do order+=("${MODES[$i]}"); done
+  fi
+  for mode in "${order[@]}"; do
     run "$mode-$round" "$mode" "$SECONDS_PER_RUN"
     line+=" $mode $(rps "$mode-$round") req/s $(cpu_us "$mode-$round") us CPU/GET;"
   done
-  for mode in 10pct 100pct; do
-    RATIOS[$mode]+=" $(calc "$(rps "$mode-$round") / $(rps "off-$round")" 4)"
-    CPURATIOS[$mode]+=" $(calc "$(cpu_us "$mode-$round") / $(cpu_us "off-$round")" 4)"
+  for mode in "${MODES[@]:1}"; do
+    RATIOS[$mode]+=" $(calc "$(rps "$mode-$round") / $(rps "$BASE-$round")" 4)"
+    CPURATIOS[$mode]+=" $(calc "$(cpu_us "$mode-$round") / $(cpu_us "$BASE-$round")" 4)"
   done
   log "$line"
 done
@@ -185,7 +279,7 @@ echo "Commit: $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo u
 echo "Pinning: the gateways on CPU $SERVER_CPU; portal-sim, Redis, the otlpsinks and wrk on CPU $CLIENT_CPU."
 echo "$ROUNDS rounds of ${SECONDS_PER_RUN}s runs, $CONNECTIONS connections, warm GET /Users/{id} over $USERS users, portal at 0 ms."
 echo
-echo "| tracing | req/s per round | median req/s | gateway CPU per GET, median (us) | req/s vs off (median of rounds) | CPU per GET vs off (median of rounds) | spans received |"
+echo "| tracing | req/s per round | median req/s | gateway CPU per GET, median (us) | req/s vs $BASE (median of rounds) | CPU per GET vs $BASE (median of rounds) | spans received |"
 echo "|---|---|---|---|---|---|---|"
 for mode in "${MODES[@]}"; do
   r=() c=() n=0
@@ -193,13 +287,14 @@ for mode in "${MODES[@]}"; do
     r+=("$(rps "$mode-$round")") c+=("$(cpu_us "$mode-$round")")
     n=$((n + $(requests "$mode-$round")))
   done
-  if [[ "$mode" == off ]]; then
-    vs="-" cvs="-" spans="(off)"
-  else
+  vs="-" cvs="-" spans="(off)"
+  if [[ "$mode" != "$BASE" ]]; then
     # shellcheck disable=SC2086
     vs="$(calc "($(median ${RATIOS[$mode]}) - 1) * 100" 1)%"
     # shellcheck disable=SC2086
     cvs="$(calc "($(median ${CPURATIOS[$mode]}) - 1) * 100" 1)%"
+  fi
+  if [[ "$(kind "$mode")" != off ]]; then
     roots=$(($(sink_stat "$mode" rootSpans) - ROOTS0[$mode]))
     spans=$(($(sink_stat "$mode" spans) - SPANS0[$mode]))
     spans="$spans spans, $roots traces for $n GETs ($(calc "100 * $roots / $n" 1)% sampled)"
@@ -207,8 +302,10 @@ for mode in "${MODES[@]}"; do
   echo "| $mode | ${r[*]} | $(median "${r[@]}") | $(median "${c[@]}") | $vs | $cvs | $spans |"
 done
 echo
-echo "Per-round ratios to off: 10% req/s${RATIOS[10pct]}, CPU${CPURATIOS[10pct]}; 100% req/s${RATIOS[100pct]}, CPU${CPURATIOS[100pct]}."
-echo "Client CPU ($CLIENT_CPU) and gateway CPU ($SERVER_CPU) busy during the last off run: gateway $(calc "$(cat "$WORK/cpu-off-$ROUNDS.txt") / $TICK / $SECONDS_PER_RUN * 100" 0)% of a CPU."
+line="Per-round ratios to $BASE:"
+for mode in "${MODES[@]:1}"; do line+=" $mode req/s${RATIOS[$mode]}, CPU${CPURATIOS[$mode]};"; done
+echo "${line%;}."
+echo "Gateway CPU ($SERVER_CPU) busy during the last $BASE run: $(calc "$(cat "$WORK/cpu-$BASE-$ROUNDS.txt") / $TICK / $SECONDS_PER_RUN * 100" 0)% of a CPU."
 
 if ((PERF)); then
   command -v perf >/dev/null || die "--perf needs perf"

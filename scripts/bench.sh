@@ -132,17 +132,9 @@ verdict() { awk "BEGIN { exit !($1) }" && echo met || echo MISSED; }
 
 # --- The users of the GET runs: created straight in the portal, mapped for refproxy, warmed in the
 # gateway (one GET per id).
-log "creating $GET_USERS users"
 latency 0
-direct_loadgen --scenario initial --users "$GET_USERS" --concurrency 16 --prefix bget >"$WORK/seed.txt"
-answers_ok "$WORK/seed.txt" || die "seeding users failed: $(tail -1 "$WORK/seed.txt")"
-: >"$WORK/ids.txt"
-for ((skip = 0; skip < GET_USERS; skip += 500)); do
-  curl -fsS -H "Authorization: Bearer $STATIC_TOKEN" "$PORTAL_URL/api/usersync/v1/users?\$top=500&\$skip=$skip" |
-    grep -o '"idUser":[0-9]*,"guidUser":"[^"]*"' | sed 's/"idUser":\([0-9]*\),"guidUser":"\([^"]*\)"/\1 \2/' >>"$WORK/ids.txt"
-done
-[[ "$(wc -l <"$WORK/ids.txt")" == "$GET_USERS" ]] || die "read $(wc -l <"$WORK/ids.txt") user ids, want $GET_USERS"
-awk '{ print "/scim/v2/Users/" $2 }' "$WORK/ids.txt" >"$WORK/paths-gateway.txt"
+seed_users "$GET_USERS" bget
+mv "$WORK/paths.txt" "$WORK/paths-gateway.txt"
 cp "$WORK/paths-gateway.txt" "$WORK/paths-refproxy.txt"
 awk '{ print "/portal/api/usersync/v1/users(" $1 ")" }' "$WORK/ids.txt" >"$WORK/paths-direct.txt"
 awk '{ print "SET refproxy:" $2 " " $1 }' "$WORK/ids.txt" | redis-cli -p "$REDIS_PORT" >/dev/null

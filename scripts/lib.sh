@@ -130,6 +130,23 @@ start_pinned_backends() {
   wait_http "http://127.0.0.1:$SIM_PORT/_sim/stats" 30 "$PID_sim" "$WORK/portal-sim.log"
 }
 
+# seed_users N PREFIX creates N users straight in portal-sim (at $PORTAL_URL, token $STATIC_TOKEN) and
+# writes "idUser guidUser" per user to $WORK/ids.txt and their GET-by-id paths to $WORK/paths.txt.
+seed_users() {
+  local users="$1" prefix="$2" skip
+  log "creating $users users"
+  on_client "$BIN_DIR/scim-loadgen" --direct --base-url "$PORTAL_URL" --token "$STATIC_TOKEN" --sim-url "$SIM_URL" \
+    --scenario initial --users "$users" --concurrency 16 --prefix "$prefix" >"$WORK/seed.txt"
+  answers_ok "$WORK/seed.txt" || die "seeding users failed: $(tail -1 "$WORK/seed.txt")"
+  : >"$WORK/ids.txt"
+  for ((skip = 0; skip < users; skip += 500)); do
+    curl -fsS -H "Authorization: Bearer $STATIC_TOKEN" "$PORTAL_URL/api/usersync/v1/users?\$top=500&\$skip=$skip" |
+      grep -o '"idUser":[0-9]*,"guidUser":"[^"]*"' | sed 's/"idUser":\([0-9]*\),"guidUser":"\([^"]*\)"/\1 \2/' >>"$WORK/ids.txt"
+  done
+  [[ "$(wc -l <"$WORK/ids.txt")" == "$users" ]] || die "read $(wc -l <"$WORK/ids.txt") user ids, want $users"
+  awk '{ print "/scim/v2/Users/" $2 }' "$WORK/ids.txt" >"$WORK/paths.txt"
+}
+
 # sim_faults URL JSON sets portal-sim's faults (PUT /_sim/faults).
 sim_faults() {
   curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/json' --data "$2" "$1/_sim/faults" ||
