@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/scim-gateway/scim-gateway/gateway/store"
 	"github.com/scim-gateway/scim-gateway/translator"
 )
@@ -362,6 +364,12 @@ type ruleServer struct {
 
 func newRuleServer(t *testing.T, p *fakePortal, edit func(*Live)) *ruleServer {
 	t.Helper()
+	return newRuleServerTraced(t, p, edit, nil)
+}
+
+// newRuleServerTraced is newRuleServer with spans made by tp (nil: none).
+func newRuleServerTraced(t *testing.T, p *fakePortal, edit func(*Live), tp trace.TracerProvider) *ruleServer {
+	t.Helper()
 	m, err := translator.NewMapping(translator.DefaultMappingConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -372,7 +380,8 @@ func newRuleServer(t *testing.T, p *fakePortal, edit func(*Live)) *ruleServer {
 		edit(live)
 	}
 	st := store.New(store.NewMemory(), store.Options{})
-	return &ruleServer{Server: New(Options{Tokens: NewTokens([]Token{{Name: "entra", Value: testToken}}), Store: st, Live: live}), store: st}
+	return &ruleServer{Server: New(Options{Tokens: NewTokens([]Token{{Name: "entra", Value: testToken}}), Store: st, Live: live,
+		TracerProvider: tp}), store: st}
 }
 
 // send makes one SCIM request with the test token and the given headers (name, value pairs).

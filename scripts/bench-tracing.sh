@@ -254,6 +254,14 @@ requests() { awk '/requests in/ { print $1 }' "$WORK/wrk-$1.txt"; }
 # cpu_us NAME prints the gateway's CPU per GET of a run in microseconds.
 cpu_us() { awk -v t="$(cat "$WORK/cpu-$1.txt")" -v n="$(requests "$1")" -v hz="$TICK" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# median_ci RATIO... prints the distribution-free 95% confidence interval of the median of the ratios
+# as percentages off 1 ("-6.1% to -3.2%"): the k-th smallest and k-th largest value, k = n/2 - 0.98 sqrt(n)
+# rounded down (the normal approximation of the binomial; "-" for fewer than 6 rounds).
+median_ci() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    k = int(NR / 2 - 0.98 * sqrt(NR)); if (k < 1) { print "-"; exit }
+    printf "%+.1f%% to %+.1f%%", (v[k] - 1) * 100, (v[NR - k + 1] - 1) * 100 }'
+}
 log "warm-up: 3 s per gateway"
 for mode in "${MODES[@]}"; do run "warmup-$mode" "$mode" 3; done
 sleep 3 # the batch span processor exports every 2 s: let the warm-up's spans land before counting
@@ -287,27 +295,31 @@ echo "Commit: $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo u
 echo "Pinning: the gateways on CPU $SERVER_CPU; portal-sim, Redis, the otlpsinks and wrk on CPU $CLIENT_CPU."
 echo "$ROUNDS rounds of ${SECONDS_PER_RUN}s runs, $CONNECTIONS connections, warm GET /Users/{id} over $USERS users, portal at 0 ms."
 echo
-echo "| tracing | req/s per round | median req/s | gateway CPU per GET, median (us) | req/s vs $BASE (median of rounds) | CPU per GET vs $BASE (median of rounds) | spans received |"
-echo "|---|---|---|---|---|---|---|"
+echo "| tracing | req/s per round | median req/s | gateway CPU per GET, median (us) | req/s vs $BASE (median of rounds) | 95% CI | CPU per GET vs $BASE (median of rounds) | 95% CI | spans received |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for mode in "${MODES[@]}"; do
   r=() c=() n=0
   for round in $(seq 1 "$ROUNDS"); do
     r+=("$(rps "$mode-$round")") c+=("$(cpu_us "$mode-$round")")
     n=$((n + $(requests "$mode-$round")))
   done
-  vs="-" cvs="-" spans="(off)"
+  vs="-" ci="-" cvs="-" cci="-" spans="(off)"
   if [[ "$mode" != "$BASE" ]]; then
     # shellcheck disable=SC2086
     vs="$(calc "($(median ${RATIOS[$mode]}) - 1) * 100" 1)%"
     # shellcheck disable=SC2086
+    ci="$(median_ci ${RATIOS[$mode]})"
+    # shellcheck disable=SC2086
     cvs="$(calc "($(median ${CPURATIOS[$mode]}) - 1) * 100" 1)%"
+    # shellcheck disable=SC2086
+    cci="$(median_ci ${CPURATIOS[$mode]})"
   fi
   if [[ "$(kind "$mode")" != off ]]; then
     roots=$(($(sink_stat "$mode" rootSpans) - ROOTS0[$mode]))
     spans=$(($(sink_stat "$mode" spans) - SPANS0[$mode]))
     spans="$spans spans, $roots traces for $n GETs ($(calc "100 * $roots / $n" 1)% sampled)"
   fi
-  echo "| $mode | ${r[*]} | $(median "${r[@]}") | $(median "${c[@]}") | $vs | $cvs | $spans |"
+  echo "| $mode | ${r[*]} | $(median "${r[@]}") | $(median "${c[@]}") | $vs | $ci | $cvs | $cci | $spans |"
 done
 echo
 line="Per-round ratios to $BASE:"
