@@ -20,13 +20,14 @@
 # --instructions N counts instead of timing: each gateway in turn runs under valgrind's callgrind, is
 # warmed, is counted idle for 5 s, then serves N warm GETs by id (curl, 8 in parallel) and is counted
 # until 3 s after the last (the batch span processor's next export), less the idle rate times that
-# window. It reports the user-space
-# instructions the gateway executed per GET: an exact count of the same work, whatever else the
-# machine does, where req/s on a shared machine moves by several percent from run to run. It counts
-# no kernel time (the syscalls of the network I/O, the same in every mode), so the relative
-# overheads it shows are larger than those of the CPU time. Needs valgrind (callgrind_control); runs
-# the gateway with GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off, without which callgrind stops on the Go
-# runtime's preemption signals and on RDTSCP, an instruction valgrind 3.19 does not know. About 1 to 2 minutes per mode for N = 3000.
+# window. It reports the user-space instructions the gateway executed per GET: a count the machine's
+# other load does not move, where req/s on a shared machine moves by several percent from run to run
+# (what is left to chance: when the collector runs, which GETs are sampled; N = 5000 keeps it within
+# about half a percent). It counts no kernel time (the syscalls of the network I/O, the same in every
+# mode), so the relative overheads it shows are larger than those of the CPU time. Needs valgrind
+# (callgrind_control); runs the gateway with GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off, without which
+# callgrind stops on the Go runtime's preemption signals and on RDTSCP, an instruction valgrind 3.19
+# does not know. About 1 to 2 minutes per mode for N = 5000.
 #
 # --modes picks the gateways: off, and NNpct for tracing on at NN% (0pct: tracing on, nothing sampled,
 # which is what every request pays once tracing is on; 100pct: parentbased_always_on). The first mode is
