@@ -30,7 +30,8 @@ const (
 	AttrMethod    = "http.request.method"
 )
 
-// propagator sends the W3C traceparent of the call's span (or, not sampled, of the request's) to the portal.
+// propagator sends the W3C traceparent of the call's span (of the request's, when it is not sampled)
+// to the portal.
 var propagator = propagation.TraceContext{}
 
 // The spans of the portal client: one client span per portal call (all its attempts), whose
