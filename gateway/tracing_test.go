@@ -25,7 +25,7 @@ func tracedServer(t *testing.T, p *fakePortal) (*ruleServer, *tracetest.SpanReco
 func spanAttrs(sp sdktrace.ReadOnlySpan) map[string]string {
 	m := map[string]string{}
 	for _, kv := range sp.Attributes() {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }

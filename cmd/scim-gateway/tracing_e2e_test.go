@@ -166,7 +166,7 @@ func failedAttempts(sp sdktrace.ReadOnlySpan) []string {
 		}
 		vals := map[string]string{}
 		for _, kv := range ev.Attributes {
-			vals[string(kv.Key)] = kv.Value.Emit()
+			vals[string(kv.Key)] = kv.Value.String()
 		}
 		out = append(out, vals["portal.attempt"]+"/"+vals["http.response.status_code"]+"/"+vals["portal.error_code"])
 	}
