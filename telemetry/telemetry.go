@@ -1,7 +1,7 @@
 // Package telemetry owns the OpenTelemetry tracing setup: the SDK tracer provider, the OTLP exporter
-// (HTTP or gRPC) that telemetry.otlp and the standard OTEL_* environment variables configure, and the
-// W3C trace-context propagator. The instrumentation itself lives where the work is done (gateway,
-// upstream, gateway/store), on the trace API only.
+// (HTTP or gRPC) that telemetry.otlp and the standard OTEL_* environment variables configure. The
+// instrumentation itself, with the W3C trace-context propagation in and out, lives where the work is
+// done (gateway, upstream, gateway/store), on the trace API only.
 package telemetry
 
 import (
@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -32,9 +31,6 @@ const (
 	ProtocolHTTP = "http/protobuf"
 	ProtocolGRPC = "grpc"
 )
-
-// Propagator is the propagation the gateway honours and sends: W3C traceparent and tracestate.
-var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
 
 // Tracing is the tracer provider the gateway uses, and how to flush and stop it.
 type Tracing struct {
@@ -140,12 +136,4 @@ func tracesURL(endpoint string) string {
 		return endpoint
 	}
 	return strings.TrimRight(endpoint, "/") + "/v1/traces"
-}
-
-// TraceID returns the hex trace id of the span in ctx, "" when there is none.
-func TraceID(ctx context.Context) string {
-	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
-		return sc.TraceID().String()
-	}
-	return ""
 }
