@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
+	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -130,5 +132,35 @@ func TestServerSpanNotSampled(t *testing.T) {
 	}
 	if portalSpan.TraceID().String() != traceID || portalSpan.IsSampled() || !portalSpan.IsValid() {
 		t.Fatalf("the portal call saw %v, want trace %s, valid, not sampled", portalSpan, traceID)
+	}
+}
+
+// A panic that passes the recover middleware on its way out (one in a pre-routing middleware) still
+// ends the request's server span: failed, "panic", and without a status, which was never sent.
+func TestServerSpanOfAPanicPastRecover(t *testing.T) {
+	s, rec := tracedServer(t, userPortal(t, newPortalUsers()))
+	h := s.begin(func(echo.Context) error { panic("pre-routing bug") })
+	c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, Base+"/Users", nil), httptest.NewRecorder())
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic did not go on past begin")
+			}
+		}()
+		_ = h(c)
+	}()
+	ended := rec.Ended()
+	if len(ended) != 1 {
+		t.Fatalf("%d spans ended, want the server span", len(ended))
+	}
+	sp := ended[0]
+	if st := sp.Status(); st.Code != codes.Error || st.Description != "panic" {
+		t.Fatalf("span status %v, want Error \"panic\"", st)
+	}
+	if got, ok := spanAttrs(sp)["http.response.status_code"]; ok {
+		t.Fatalf("span has status code %s for a request that was never answered", got)
+	}
+	if sp.Name() != "GET unmatched" {
+		t.Fatalf("span %q, want GET unmatched", sp.Name())
 	}
 }
