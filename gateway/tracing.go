@@ -46,10 +46,7 @@ func (s *Server) startServerSpan(ctx context.Context, h http.Header) (context.Co
 	return s.tracer.Start(ctx, serverSpanName, serverSpanOpts...)
 }
 
-// endServerSpan ends a request's server span; a recorded one is first named by method and route
-// template and given all its attributes (tenant, SCIM operation and resource type, request id,
-// status) in one call, from a pooled list (spanattr). A request that did not come back
-// (a panic past the recover middleware) has no status: its span says so.
+// endServerSpan ends a request's server span, recording it first when it is sampled.
 func endServerSpan(c echo.Context, span trace.Span, answered bool) {
 	if span.IsRecording() {
 		recordServerSpan(c, span, answered)
@@ -57,6 +54,10 @@ func endServerSpan(c echo.Context, span trace.Span, answered bool) {
 	span.End()
 }
 
+// recordServerSpan names a sampled server span by method and route template and gives it all its
+// attributes (request id, status, tenant, SCIM operation and resource type) in one call, from a pooled
+// list (spanattr). A request that did not come back (a panic past the recover middleware) has no
+// status: its span says so.
 func recordServerSpan(c echo.Context, span trace.Span, answered bool) {
 	r, rq := c.Request(), reqOf(c)
 	route := c.Path()

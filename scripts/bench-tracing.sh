@@ -177,7 +177,7 @@ get_user_calls() {
 # instructions runs the --instructions measurement (see the top) and prints its table.
 instructions() {
   command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || die "--instructions needs valgrind"
-  local mode pid n ir raw idle t0 t1 base="" roots0=0 roots1=0 spans0=0 spans1=0 sampled rows=()
+  local mode pid pid_var n ir raw idle t0 t1 base="" roots0=0 roots1=0 spans0=0 spans1=0 sampled rows=()
   for mode in "${MODES[@]}"; do
     log "$mode: the gateway under callgrind"
     start_gateway "$mode" env GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind \
