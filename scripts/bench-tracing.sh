@@ -14,7 +14,7 @@
 # process's CPU time (/proc/PID/stat utime+stime) and reports CPU per GET, which does not depend on
 # whether the gateway's CPU or the client CPU is the bottleneck.
 #
-#   scripts/bench-tracing.sh [--rounds N] [--seconds S] [--bin-dir DIR] [--modes "off 10pct 100pct"] [--quick] [--perf]
+#   scripts/bench-tracing.sh [--rounds N] [--seconds S] [--bin-dir DIR] [--modes "off 10pct 100pct"] [--together] [--env MODE=VAR=value]... [--quick] [--perf]
 #   scripts/bench-tracing.sh --instructions N [--modes ...] [--bin-dir DIR]
 #
 # --instructions N counts instead of timing: each gateway in turn runs under valgrind's callgrind, is
@@ -36,6 +36,17 @@
 # difference). Odd rounds run the modes in the order given, even rounds in reverse, so that the place
 # in a round favours none.
 #
+# --env MODE=VAR=value adds VAR=value to the environment of MODE's gateway (repeatable): a variant of
+# the runtime's or the SDK's settings, e.g. --modes "off 10pct 10pct_gc" --env 10pct_gc=GOGC=200.
+#
+# --together runs every mode's gateway under load at the same time, all on CPU $SERVER_CPU (one wrk
+# each, with $CONNECTIONS connections, on the client CPU), instead of one after the other. This
+# machine's speed drifts by tens of percent from one minute to the next (CPU per GET of the same
+# gateway 140 to 230 us within a few minutes); run at once, the gateways share every slow and fast
+# spell, and the ratio of their CPU per GET (the inverse of the ratio of what each would serve alone at
+# full CPU) holds still where req/s of successive runs does not. The gateways share the CPU by the
+# scheduler's fairness, so their req/s are not comparable; their CPU per GET is.
+#
 # --perf also samples each gateway with `perf record -g` during one more run each and
 # prints the top of `perf report` (the gateway's symbols; needs perf and perf_event_paranoid <= 2).
 # Needs wrk, redis-server, curl and go. Writes the table to stdout.
@@ -51,6 +62,8 @@ SECONDS_PER_RUN=8
 BIN_DIR=""
 PERF=0
 INSTRUCTIONS=0
+TOGETHER=0
+declare -A EXTRA_ENV
 MODES=(off 10pct 100pct)
 
 while [[ $# -gt 0 ]]; do
@@ -61,6 +74,8 @@ while [[ $# -gt 0 ]]; do
     --perf) PERF=1; shift ;;
     --instructions) INSTRUCTIONS="$2"; shift 2 ;;
     --modes) read -r -a MODES <<<"$2"; shift 2 ;;
+    --together) TOGETHER=1; shift ;;
+    --env) [[ "$2" == *=*=* ]] || die "--env $2: want MODE=VAR=value"; EXTRA_ENV["${2%%=*}"]+=" ${2#*=}"; shift 2 ;;
     --quick) ROUNDS=1 SECONDS_PER_RUN=2 USERS=200; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-tracing.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -103,6 +118,9 @@ for mode in "${MODES[@]}"; do
   TRACED+=("$mode")
 done
 BASE="${MODES[0]}"
+for mode in "${!EXTRA_ENV[@]}"; do
+  [[ " ${MODES[*]} " == *" $mode "* ]] || die "--env for $mode, which is not among the modes (${MODES[*]})"
+done
 
 for mode in "${TRACED[@]}"; do
   free_port port
@@ -121,6 +139,9 @@ mode_env() {
   *) MODE_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT="${!sink}" OTEL_TRACES_SAMPLER=parentbased_traceidratio
     OTEL_TRACES_SAMPLER_ARG="$(calc "$(kind "$1" | tr -d pct) / 100" 2)") ;;
   esac
+  local extra
+  # shellcheck disable=SC2206 # VAR=value words, split on the spaces --env put between them
+  [[ -z "${EXTRA_ENV[$1]:-}" ]] || { extra=(${EXTRA_ENV[$1]}); MODE_ENV+=("${extra[@]}"); }
 }
 
 # start_gateway MODE [WRAPPER...] starts the gateway of MODE, pinned to $SERVER_CPU, run by WRAPPER
@@ -234,26 +255,29 @@ if ((INSTRUCTIONS)); then instructions; fi
 for mode in "${MODES[@]}"; do start_gateway "$mode"; done
 for mode in "${MODES[@]}"; do warm "$mode"; done
 
-# cpu_ticks PID prints the process's utime+stime in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# proc_counts PID prints the process's utime, stime (clock ticks) and minor page faults.
+proc_counts() { awk '{ print $14, $15, $10 }' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
 
 # run NAME MODE SECONDS: wrk against MODE's gateway; records req/s, requests and the gateway's CPU.
 run() {
-  local name="$1" mode="$2" secs="$3" url="URL_$2" pid_var="PID_gw_$2" t0 t1
-  t0=$(cpu_ticks "${!pid_var}")
+  local name="$1" mode="$2" secs="$3" url="URL_$2" pid_var="PID_gw_$2" c0 c1
+  read -r -a c0 <<<"$(proc_counts "${!pid_var}")"
   BENCH_PATHS="$WORK/paths.txt" BENCH_TOKEN="$SCIM_TOKEN" on_client wrk -t2 -c"$CONNECTIONS" -d"${secs}s" --latency \
     --timeout 10s -s "$REPO_ROOT/scripts/wrk-paths.lua" "${!url}" >"$WORK/wrk-$name.txt" 2>&1 || die "wrk $name failed: $(cat "$WORK/wrk-$name.txt")"
-  t1=$(cpu_ticks "${!pid_var}")
+  read -r -a c1 <<<"$(proc_counts "${!pid_var}")"
   if grep -q -E 'Non-2xx|Socket errors' "$WORK/wrk-$name.txt"; then
     die "wrk $name: errors: $(grep -E 'Non-2xx|Socket errors' "$WORK/wrk-$name.txt")"
   fi
-  echo "$((t1 - t0))" >"$WORK/cpu-$name.txt"
+  echo "$((c1[0] - c0[0] + c1[1] - c0[1])) $((c1[0] - c0[0])) $((c1[1] - c0[1])) $((c1[2] - c0[2]))" >"$WORK/cpu-$name.txt"
 }
 rps() { awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk-$1.txt"; }
 requests() { awk '/requests in/ { print $1 }' "$WORK/wrk-$1.txt"; }
-# cpu_us NAME prints the gateway's CPU per GET of a run in microseconds.
-cpu_us() { awk -v t="$(cat "$WORK/cpu-$1.txt")" -v n="$(requests "$1")" -v hz="$TICK" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
+# cpu_us NAME [FIELD] prints the gateway's CPU per GET of a run in microseconds: user and system
+# (FIELD 1, the default), user (2) or system (3); FIELD 4 prints its minor page faults per GET.
+cpu_us() {
+  awk -v f="${2:-1}" -v n="$(requests "$1")" -v hz="$TICK" '{ if (f == 4) printf "%.3f", $4 / n; else printf "%.1f", $f / hz * 1e6 / n }' "$WORK/cpu-$1.txt"
+}
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # median_ci RATIO... prints the distribution-free 95% confidence interval of the median of the ratios
 # as percentages off 1 ("-6.1% to -3.2%"): the k-th smallest and k-th largest value, k = n/2 - 0.98 sqrt(n)
@@ -269,7 +293,7 @@ sleep 3 # the batch span processor exports every 2 s: let the warm-up's spans la
 declare -A ROOTS0 SPANS0
 for mode in "${TRACED[@]}"; do ROOTS0[$mode]=$(sink_stat "$mode" rootSpans) SPANS0[$mode]=$(sink_stat "$mode" spans); done
 
-log "$ROUNDS rounds of ${MODES[*]}, ${SECONDS_PER_RUN}s each, $CONNECTIONS connections"
+log "$ROUNDS rounds of ${MODES[*]}, ${SECONDS_PER_RUN}s each, $CONNECTIONS connections$( ((TOGETHER)) && echo ", all at once")"
 declare -A RATIOS CPURATIOS
 for round in $(seq 1 "$ROUNDS"); do
   line="round $round:"
@@ -278,8 +302,16 @@ for round in $(seq 1 "$ROUNDS"); do
     order=()
     for ((i = ${#MODES[@]} - 1; i >= 0; i--)); do order+=("${MODES[$i]}"); done
   fi
+  if ((TOGETHER)); then
+    pids=()
+    for mode in "${order[@]}"; do
+      run "$mode-$round" "$mode" "$SECONDS_PER_RUN" &
+      pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || die "round $round: a run failed"; done
+  fi
   for mode in "${order[@]}"; do
-    run "$mode-$round" "$mode" "$SECONDS_PER_RUN"
+    ((TOGETHER)) || run "$mode-$round" "$mode" "$SECONDS_PER_RUN"
     line+=" $mode $(rps "$mode-$round") req/s $(cpu_us "$mode-$round") us CPU/GET;"
   done
   for mode in "${MODES[@]:1}"; do
@@ -294,7 +326,7 @@ MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($MODEL), $(uname -sr), $(go version | cut -d' ' -f3)."
 echo "Commit: $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO_ROOT" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')."
 echo "Pinning: the gateways on CPU $SERVER_CPU; portal-sim, Redis, the otlpsinks and wrk on CPU $CLIENT_CPU."
-echo "$ROUNDS rounds of ${SECONDS_PER_RUN}s runs, $CONNECTIONS connections, warm GET /Users/{id} over $USERS users, portal at 0 ms."
+echo "$ROUNDS rounds of ${SECONDS_PER_RUN}s runs, $CONNECTIONS connections, warm GET /Users/{id} over $USERS users, portal at 0 ms$( ((TOGETHER)) && echo "; the gateways under load all at once, sharing CPU $SERVER_CPU (compare CPU per GET, not req/s)")."
 echo
 echo "| tracing | req/s per round | median req/s | gateway CPU per GET, median (us) | req/s vs $BASE (median of rounds) | 95% CI | CPU per GET vs $BASE (median of rounds) | 95% CI | spans received |"
 echo "|---|---|---|---|---|---|---|---|---|"
@@ -326,7 +358,26 @@ echo
 line="Per-round ratios to $BASE:"
 for mode in "${MODES[@]:1}"; do line+=" $mode req/s${RATIOS[$mode]}, CPU${CPURATIOS[$mode]};"; done
 echo "${line%;}."
-echo "Gateway CPU ($SERVER_CPU) busy during the last $BASE run: $(calc "$(cat "$WORK/cpu-$BASE-$ROUNDS.txt") / $TICK / $SECONDS_PER_RUN * 100" 0)% of a CPU."
+echo
+echo "Where the gateway's CPU per GET goes, medians of the rounds:"
+echo
+echo "| tracing | user (us) | system (us) | minor page faults per GET |"
+echo "|---|---|---|---|"
+for mode in "${MODES[@]}"; do
+  u=() s=() f=()
+  for round in $(seq 1 "$ROUNDS"); do
+    u+=("$(cpu_us "$mode-$round" 2)") s+=("$(cpu_us "$mode-$round" 3)") f+=("$(cpu_us "$mode-$round" 4)")
+  done
+  echo "| $mode | $(median "${u[@]}") | $(median "${s[@]}") | $(median "${f[@]}") |"
+done
+echo
+if ((TOGETHER)); then
+  ticks=0
+  for mode in "${MODES[@]}"; do ticks=$((ticks + $(cut -d' ' -f1 "$WORK/cpu-$mode-$ROUNDS.txt"))); done
+  echo "Gateways' CPU ($SERVER_CPU) busy during the last round, all together: $(calc "$ticks / $TICK / $SECONDS_PER_RUN * 100" 0)% of a CPU."
+else
+  echo "Gateway CPU ($SERVER_CPU) busy during the last $BASE run: $(calc "$(cut -d' ' -f1 "$WORK/cpu-$BASE-$ROUNDS.txt") / $TICK / $SECONDS_PER_RUN * 100" 0)% of a CPU."
+fi
 
 if ((PERF)); then
   command -v perf >/dev/null || die "--perf needs perf"

@@ -2,8 +2,12 @@ package telemetry
 
 import (
 	"context"
+	"os"
 	"strings"
+	"sync"
 	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/scim-gateway/scim-gateway/config"
 )
@@ -73,5 +77,57 @@ func TestTracesURL(t *testing.T) {
 		if got := tracesURL(in); got != want {
 			t.Errorf("tracesURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// batchSizes is a span exporter that records the size of every batch it is given.
+type batchSizes struct {
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *batchSizes) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sizes = append(b.sizes, len(spans))
+	return nil
+}
+
+func (b *batchSizes) Shutdown(context.Context) error { return nil }
+
+// TestBatchOptions: batches of at most DefaultExportBatchSize spans, unless
+// OTEL_BSP_MAX_EXPORT_BATCH_SIZE sets another size, which the gateway's default must not override.
+func TestBatchOptions(t *testing.T) {
+	for _, tt := range []struct {
+		env  string
+		want int
+	}{{"", DefaultExportBatchSize}, {"100", 100}} {
+		t.Run("OTEL_BSP_MAX_EXPORT_BATCH_SIZE="+tt.env, func(t *testing.T) {
+			t.Setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", tt.env)
+			exp := &batchSizes{}
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, batchOptions(os.Getenv)...))
+			tr := tp.Tracer("test")
+			const spans = 1000 // under the queue's 2048, so none is dropped
+			for range spans {
+				_, span := tr.Start(context.Background(), "s")
+				span.End()
+			}
+			if err := tp.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			exp.mu.Lock()
+			defer exp.mu.Unlock()
+			total, largest := 0, 0
+			for _, n := range exp.sizes {
+				total += n
+				largest = max(largest, n)
+			}
+			if total != spans || largest != tt.want {
+				t.Fatalf("batches %v: %d spans, largest %d; want %d spans in batches of at most %d, one that size", exp.sizes, total, largest, spans, tt.want)
+			}
+		})
+	}
+	if got := len(batchOptions(env("OTEL_BSP_SCHEDULE_DELAY", "500", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10"))); got != 0 {
+		t.Fatalf("with both OTEL_BSP variables set, %d options given; want none, the environment's own", got)
 	}
 }
