@@ -97,13 +97,13 @@ func setup(ctx context.Context, cfg config.Telemetry, version string, getenv fun
 		if cfg.OTLP.Endpoint != "" {
 			opts = append(opts, otlptracehttp.WithEndpointURL(tracesURL(cfg.OTLP.Endpoint)))
 		}
-		exp, err = otlptracehttp.New(ctx, opts...)
+		exp, err = newExporter(ctx, otlptracehttp.NewClient(opts...))
 	case ProtocolGRPC:
 		var opts []otlptracegrpc.Option
 		if cfg.OTLP.Endpoint != "" {
 			opts = append(opts, otlptracegrpc.WithEndpointURL(cfg.OTLP.Endpoint))
 		}
-		exp, err = otlptracegrpc.New(ctx, opts...)
+		exp, err = newExporter(ctx, otlptracegrpc.NewClient(opts...))
 	default:
 		return nil, fmt.Errorf("telemetry: OTLP protocol %q: want %s or %s", proto, ProtocolHTTP, ProtocolGRPC)
 	}
