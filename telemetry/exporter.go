@@ -24,15 +24,16 @@ import (
 // retries, TLS, headers and compression) sends the spans, and exporter encodes them.
 //
 // It does the encoding itself because the SDK's own exporter (otlptrace.Exporter) was about a quarter
-// of what a sampled request cost the gateway's CPU: it turns each span into a tree of protobuf objects
-// (one per span, per attribute, per attribute value and per value's type: some 25 allocations per
-// span) that proto.Marshal then walks by reflection. exporter appends the same OTLP encoding straight from the SDK's span to one
-// buffer it keeps from export to export, and hands the client each resource's spans as the unknown
-// fields of an otherwise empty ResourceSpans message: protobuf keeps a message's unknown fields and
-// marshals them as they are, so what the collector receives is byte for byte a ResourceSpans message
-// (TestExporterAgreesWithTheSDKs decodes it and compares it with the SDK exporter's objects). The one
-// thing this changes: the OTLP clients' experimental self-observability metrics
-// (OTEL_GO_X_OBSERVABILITY) count spans from those objects and read 0 spans per export.
+// of what a sampled request cost the gateway's CPU: it turns each span into a tree of protobuf
+// objects (one per span, per attribute, per attribute value and per value's type: some 25 allocations
+// per span) that proto.Marshal then walks by reflection. exporter appends the same OTLP encoding
+// straight from the SDK's spans to one buffer it keeps from export to export, and hands the client
+// each resource's spans as the unknown fields of an otherwise empty ResourceSpans message: protobuf
+// keeps a message's unknown fields and marshals them as they are, so what the collector receives is
+// an ordinary ResourceSpans message (TestExporterAgreesWithTheSDKs decodes it and compares it with the
+// SDK exporter's objects). The one thing this changes: the OTLP clients' experimental
+// self-observability metrics (OTEL_GO_X_OBSERVABILITY) count spans from those objects and read 0
+// spans per export.
 type exporter struct {
 	client otlptrace.Client
 
@@ -383,25 +384,23 @@ func appendAnyValue(b []byte, num protowire.Number, v attribute.Value) []byte {
 func appendArray(b []byte, v attribute.Value) []byte {
 	switch v.Type() {
 	case attribute.BOOLSLICE:
-		for _, x := range v.AsBoolSlice() {
-			b = appendAnyValue(b, fArrayValues, attribute.BoolValue(x))
-		}
+		return appendValues(b, v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:
-		for _, x := range v.AsInt64Slice() {
-			b = appendAnyValue(b, fArrayValues, attribute.Int64Value(x))
-		}
+		return appendValues(b, v.AsInt64Slice(), attribute.Int64Value)
 	case attribute.FLOAT64SLICE:
-		for _, x := range v.AsFloat64Slice() {
-			b = appendAnyValue(b, fArrayValues, attribute.Float64Value(x))
-		}
+		return appendValues(b, v.AsFloat64Slice(), attribute.Float64Value)
 	case attribute.STRINGSLICE:
-		for _, x := range v.AsStringSlice() {
-			b = appendAnyValue(b, fArrayValues, attribute.StringValue(x))
-		}
+		return appendValues(b, v.AsStringSlice(), attribute.StringValue)
 	case attribute.SLICE:
-		for _, x := range v.AsSlice() {
-			b = appendAnyValue(b, fArrayValues, x)
-		}
+		return appendValues(b, v.AsSlice(), func(x attribute.Value) attribute.Value { return x })
+	}
+	return b
+}
+
+// appendValues appends each of xs, made a value by value, as an AnyValue field of an ArrayValue.
+func appendValues[T any](b []byte, xs []T, value func(T) attribute.Value) []byte {
+	for _, x := range xs {
+		b = appendAnyValue(b, fArrayValues, value(x))
 	}
 	return b
 }
