@@ -429,7 +429,8 @@ func closeMessage(b []byte, start int) []byte {
 	return b
 }
 
-// The scalar fields below are left out at their zero value, as protobuf's proto3 encoding does.
+// The scalar fields below are left out at their zero value, as protobuf's proto3 encoding does; but
+// appendBytes, which writes the ids, always writes (the SDK's exporter always sends them).
 
 func appendString(b []byte, num protowire.Number, s string) []byte {
 	if s == "" {
