@@ -169,8 +169,8 @@ const (
 	fAnyKVList = 6
 	fAnyBytes  = 7
 
-	fArrayValues  = 1 // ArrayValue.values, and KeyValueList.values
-	fKVListValues = 1
+	fArrayValues  = 1 // ArrayValue.values
+	fKVListValues = 1 // KeyValueList.values
 )
 
 // Span flags: the W3C trace flags in the low byte, and whether the parent is known to be remote.
